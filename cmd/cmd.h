@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cmd: the tidemail program.  The only layer that prints or exits: it
+ * turns arguments into calls below and errors into lines on stderr and
+ * exit statuses (SPEC.md section 1).
+ */
+#ifndef TIDEMAIL_CMD_H
+#define TIDEMAIL_CMD_H
+
+#include <stdbool.h>
+
+#include "config.h"
+#include "util.h"
+
+enum cmd_exit {
+	EXIT_SYNCED = 0,     /* everything done */
+	EXIT_PARTIAL = 1,    /* some folder failed or was refused by a guard */
+	EXIT_USAGE = 2,      /* bad arguments or config */
+	EXIT_CONNECT = 3,    /* could not connect or authenticate */
+	EXIT_LOCKED = 75,    /* another run holds the account's lock */
+};
+
+enum cmd_verbosity {
+	VERBOSITY_QUIET = -1,
+	VERBOSITY_NORMAL = 0,
+	VERBOSITY_TRACE = 1,
+};
+
+/* What every command gets: the options before the command name. */
+struct cmd_globals {
+	const char *config_path;     /* -c, or NULL for the default */
+	enum cmd_verbosity verbosity;
+	bool tty;                    /* stdout is a terminal */
+};
+
+/* Loads the config named by -c (or the default path); on failure prints
+ * the one-line error and returns -1 (the caller exits EXIT_USAGE). */
+int cmd_load_config(const struct cmd_globals *g, struct config *cfg);
+
+/* Picks the accounts named in argv (all when argc is 0) into accounts_r
+ * (pointers into cfg; free() the array).  Prints an error and returns -1
+ * for an unknown name. */
+int cmd_select_accounts(const struct config *cfg, int argc, char **argv,
+			const struct config_account ***accounts_r, size_t *n_r);
+
+/* Prints "tidemail: " and a formatted line to stderr. */
+void cmd_error(const char *fmt, ...) UTIL_PRINTF(1, 2);
+
+int cmd_check(const struct cmd_globals *g, int argc, char **argv);
+
+#endif
