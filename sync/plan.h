@@ -18,14 +18,16 @@
 
 #include "config.h"
 
-/* The flags a Maildir name can carry (SPEC.md section 3). */
+/* The flags a Maildir name can carry (SPEC.md section 3), with the same
+ * bits as store/maildir.h's MAILDIR_FLAG_* (letters in ASCII order), so
+ * that the executor passes them through unchanged. */
 enum plan_flag {
-	PLAN_SEEN = 1 << 0,      /* S  \Seen */
-	PLAN_ANSWERED = 1 << 1,  /* R  \Answered */
-	PLAN_FLAGGED = 1 << 2,   /* F  \Flagged */
-	PLAN_DELETED = 1 << 3,   /* T  \Deleted */
-	PLAN_DRAFT = 1 << 4,     /* D  \Draft */
-	PLAN_FORWARDED = 1 << 5, /* P  $Forwarded */
+	PLAN_DRAFT = 1 << 0,     /* D  \Draft */
+	PLAN_FLAGGED = 1 << 1,   /* F  \Flagged */
+	PLAN_FORWARDED = 1 << 2, /* P  $Forwarded */
+	PLAN_ANSWERED = 1 << 3,  /* R  \Answered */
+	PLAN_SEEN = 1 << 4,      /* S  \Seen */
+	PLAN_DELETED = 1 << 5,   /* T  \Deleted */
 };
 
 /*
