@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: MIT */
+/* Running helper programs (doveadm) with their output captured. */
+#include "harness-private.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+long long harness_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void harness_sleep_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* In the child: never returns. */
+static void run_child(const char *const *argv, pid_t parent, int in_fd,
+		      int out_fd, int err_fd)
+{
+	/* A test that dies must not leave doveadm behind. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(127);
+	if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0)
+		_exit(127);
+	execv(argv[0], (char *const *)argv);
+	const char *msg = "harness: cannot execute the program\n";
+	if (write(2, msg, strlen(msg)) < 0)
+		_exit(127);
+	_exit(127);
+}
+
+/* Reads what is available from fd into b (NULL: dropped).  Returns 0 at
+ * EOF, 1 when more may come. */
+static int drain(int fd, struct buf *b)
+{
+	char chunk[4096];
+	ssize_t n = read(fd, chunk, sizeof(chunk));
+	if (n < 0)
+		return errno == EINTR || errno == EAGAIN ? 1 : 0;
+	if (n == 0)
+		return 0;
+	if (b && buf_add(b, chunk, (size_t)n) < 0)
+		return 0;
+	return 1;
+}
+
+int harness_run(const char *const *argv, const char *stdin_data,
+		struct buf *out, struct buf *errout, int timeout_ms,
+		int *status_r, struct error *err)
+{
+	/* stdin is a socket so that send(MSG_NOSIGNAL) cannot raise SIGPIPE
+	 * in the test process when the child exits without reading. */
+	int in_sp[2], out_p[2], err_p[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, in_sp) < 0)
+		return error_errno(err, ERR_ACCOUNT, errno, "socketpair");
+	if (pipe2(out_p, O_CLOEXEC) < 0) {
+		int e = errno;
+		close(in_sp[0]);
+		close(in_sp[1]);
+		return error_errno(err, ERR_ACCOUNT, e, "pipe");
+	}
+	if (pipe2(err_p, O_CLOEXEC) < 0) {
+		int e = errno;
+		close(in_sp[0]);
+		close(in_sp[1]);
+		close(out_p[0]);
+		close(out_p[1]);
+		return error_errno(err, ERR_ACCOUNT, e, "pipe");
+	}
+	pid_t parent = getpid();
+	pid_t pid = fork();
+	if (pid == 0)
+		run_child(argv, parent, in_sp[1], out_p[1], err_p[1]);
+	int fork_errno = errno;
+	close(in_sp[1]);
+	close(out_p[1]);
+	close(err_p[1]);
+	if (pid < 0) {
+		close(in_sp[0]);
+		close(out_p[0]);
+		close(err_p[0]);
+		return error_errno(err, ERR_ACCOUNT, fork_errno, "fork");
+	}
+
+	int in_fd = in_sp[0];
+	const char *in_left = stdin_data ? stdin_data : "";
+	size_t in_len = strlen(in_left);
+	if (in_len == 0) {
+		close(in_fd);
+		in_fd = -1;
+	}
+	bool out_open = true, err_open = true, timed_out = false;
+	long long deadline = harness_now_ms() + timeout_ms;
+	while (out_open || err_open || in_fd >= 0) {
+		struct pollfd pfd[3] = {
+			{out_open ? out_p[0] : -1, POLLIN, 0},
+			{err_open ? err_p[0] : -1, POLLIN, 0},
+			{in_fd, POLLOUT, 0},
+		};
+		long long left = deadline - harness_now_ms();
+		if (left <= 0) {
+			timed_out = true;
+			break;
+		}
+		if (poll(pfd, 3, (int)left) < 0 && errno != EINTR)
+			break;
+		if (pfd[0].revents && !drain(out_p[0], out))
+			out_open = false;
+		if (pfd[1].revents && !drain(err_p[0], errout))
+			err_open = false;
+		if (in_fd >= 0 && pfd[2].revents) {
+			ssize_t n = send(in_fd, in_left, in_len,
+					 MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (n > 0) {
+				in_left += n;
+				in_len -= (size_t)n;
+			}
+			/* Done, or the child stopped reading: give it EOF. */
+			if (in_len == 0 || (n < 0 && errno != EAGAIN &&
+					    errno != EINTR)) {
+				close(in_fd);
+				in_fd = -1;
+			}
+		}
+	}
+	if (in_fd >= 0)
+		close(in_fd);
+	close(out_p[0]);
+	close(err_p[0]);
+	/* A child may close its output and still run: the time limit holds
+	 * for the wait as well. */
+	int status = 0;
+	if (timed_out)
+		kill(pid, SIGKILL);
+	for (;;) {
+		pid_t r = waitpid(pid, &status, timed_out ? 0 : WNOHANG);
+		if (r == pid || (r < 0 && errno != EINTR))
+			break;
+		if (r == 0 && harness_now_ms() >= deadline) {
+			timed_out = true;
+			kill(pid, SIGKILL);
+		} else if (r == 0) {
+			harness_sleep_ms(2);
+		}
+	}
+	if (timed_out)
+		return error_set(err, ERR_ACCOUNT, "%s: no answer within %d ms",
+				 argv[0], timeout_ms);
+	*status_r = status;
+	return 0;
+}
