@@ -63,7 +63,9 @@ static int rename_entry(const char *from, struct maildir_entry *e,
 	for (int attempt = 0;; attempt++) {
 		char *src = maildir_file_path(from, e->sub, e->name);
 		char *dst = maildir_file_path(to, sub, name);
-		int r = strcmp(src, dst) == 0 ? 0 : maildir_rename_noreplace(src, dst);
+		/* Same name: nothing to rename, but the file must be there. */
+		int r = strcmp(src, dst) == 0 ? access(src, F_OK)
+					      : maildir_rename_noreplace(src, dst);
 		int e_no = errno;
 		if (r < 0 && (e_no != ENOENT || attempt > 0))
 			r = error_errno(err, e_no == EEXIST ? ERR_MESSAGE : ERR_FOLDER,
