@@ -108,7 +108,7 @@ static int fail_with_log(struct harness *h, struct error *err)
 	char *paths[2] = {h->log_file, stderr_file};
 	struct buf msg = BUF_INIT(BUF_UNLIMITED);
 	buf_adds(&msg, err && err->msg ? err->msg : "Dovecot did not start");
-	for (size_t i = 0; i < 2; i++) {
+	for (size_t i = 0; i < 2 && h->log_file; i++) {
 		char *tail = harness_file_tail(paths[i], LOG_TAIL_BYTES);
 		for (char *p = tail; *p; p++)
 			if (*p == '\n')
@@ -173,6 +173,11 @@ static int prepare_dir(struct harness *h, const struct harness_opts *opts,
 		}
 		h->dir = tmpl;
 	}
+	h->conf_file = xasprintf("%s/dovecot.conf", h->dir);
+	h->log_file = xasprintf("%s/dovecot.log", h->dir);
+	h->ca_file = xasprintf("%s/tls/ca.pem", h->dir);
+	h->users_file = xasprintf("%s/users", h->dir);
+	h->mail_dir = xasprintf("%s/mail", h->dir);
 	/* The mail user and Dovecot's own users must get through. */
 	if (chmod(h->dir, 0711) < 0)
 		return error_errno(err, ERR_ACCOUNT, errno, "chmod %s", h->dir);
@@ -181,11 +186,6 @@ static int prepare_dir(struct harness *h, const struct harness_opts *opts,
 		if (r < 0)
 			return r;
 	}
-	h->conf_file = xasprintf("%s/dovecot.conf", h->dir);
-	h->log_file = xasprintf("%s/dovecot.log", h->dir);
-	h->ca_file = xasprintf("%s/tls/ca.pem", h->dir);
-	h->users_file = xasprintf("%s/users", h->dir);
-	h->mail_dir = xasprintf("%s/mail", h->dir);
 	static const char *const subdirs[] = {"run", "state", "tls"};
 	for (size_t i = 0; i < UTIL_ARRAY_LEN(subdirs); i++) {
 		char *p = xasprintf("%s/%s", h->dir, subdirs[i]);
