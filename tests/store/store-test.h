@@ -8,6 +8,7 @@
 #define TIDEMAIL_TESTS_STORE_TEST_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* A fresh private directory below $TMPDIR (or /tmp). */
 char *st_tmpdir(void);
@@ -23,5 +24,10 @@ char *st_ls(const char *dir);
 void st_mkmaildir(const char *dir);
 /* Sets a directory's mtime to sec seconds, nsec nanoseconds. */
 void st_set_mtime(const char *path, long long sec, long nsec);
+/* The first column of the first row of sql, run on the SQLite file at
+ * path through a connection of its own. */
+int64_t st_query_int(const char *path, const char *sql);
+/* Runs sql on the file through a connection of its own. */
+void st_exec_sql(const char *path, const char *sql);
 
 #endif

@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: MIT */
+/* Schema migrations from hand-built older files, their all-or-nothing
+ * transaction, and the files the state refuses to touch. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "state-private.h"
+#include "store-test.h"
+
+struct fixture {
+	char *dir, *path;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = xcalloc(1, sizeof(*f));
+	f->dir = st_tmpdir();
+	f->path = xasprintf("%s/acct.db", f->dir);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	st_rmtree(f->dir);
+	free(f->dir);
+	free(f->path);
+	free(f);
+	return 0;
+}
+
+/* Runs a migration list on the file with a plain connection. */
+static int migrate(const char *path, const struct state_migration *steps,
+		   size_t n, struct error *err)
+{
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	int r = state_migrate(db, path, steps, n, err);
+	sqlite3_close(db);
+	return r;
+}
+
+/* A version 1 file with one folder, written as an old tidemail would. */
+static void make_v1(const char *path)
+{
+	struct error err = ERROR_INIT;
+	assert_int_equal(migrate(path, state_migrations, 1, &err), 0);
+	st_exec_sql(path, "INSERT INTO folders (remote, local, uidvalidity)"
+		       " VALUES ('INBOX', 'INBOX', 7)");
+	assert_int_equal(st_query_int(path, "PRAGMA user_version"), 1);
+}
+
+static void empty_v0_file_is_adopted(void **state)
+{
+	struct fixture *f = *state;
+	/* An empty SQLite file: version 0, no application id, no tables. */
+	st_exec_sql(f->path, "PRAGMA user_version = 0");
+	struct state *st;
+	struct error err = ERROR_INIT;
+	assert_int_equal(state_open(f->path, &st, &err), 0);
+	state_close(st);
+	assert_int_equal(st_query_int(f->path, "PRAGMA user_version"), STATE_SCHEMA_VERSION);
+	assert_int_equal(st_query_int(f->path, "PRAGMA application_id"), STATE_APPLICATION_ID);
+	assert_int_equal(st_query_int(f->path, "SELECT count(*) FROM sqlite_schema"
+					    " WHERE type = 'table'"), 3);
+}
+
+static const struct state_migration good_v2 = {
+	2, "ALTER TABLE folders ADD COLUMN note TEXT NOT NULL DEFAULT 'none';"
+	   "UPDATE folders SET note = 'migrated';"};
+static const struct state_migration bad_v2 = {
+	2, "CREATE TABLE extra (a INTEGER);"
+	   "UPDATE folders SET uidvalidity = 0;"
+	   "INSERT INTO no_such_table VALUES (1);"};
+
+static void v1_file_upgrades_keeping_its_rows(void **state)
+{
+	struct fixture *f = *state;
+	make_v1(f->path);
+	const struct state_migration steps[] = {state_migrations[0], good_v2};
+	struct error err = ERROR_INIT;
+	assert_int_equal(migrate(f->path, steps, 2, &err), 0);
+	assert_int_equal(st_query_int(f->path, "PRAGMA user_version"), 2);
+	assert_int_equal(st_query_int(f->path, "SELECT uidvalidity FROM folders"
+					    " WHERE note = 'migrated' AND remote = 'INBOX'"), 7);
+	/* Running it again finds nothing to do. */
+	assert_int_equal(migrate(f->path, steps, 2, &err), 0);
+	assert_int_equal(st_query_int(f->path, "SELECT count(*) FROM folders"), 1);
+
+	/* This tidemail knows only version 1: the newer file is refused. */
+	struct state *st;
+	assert_int_equal(state_open(f->path, &st, &err), -ERR_ACCOUNT);
+	assert_non_null(strstr(err.msg, "schema version 2 is newer than this tidemail knows (1)"));
+	error_clear(&err);
+}
+
+static void failed_migration_changes_nothing(void **state)
+{
+	struct fixture *f = *state;
+	make_v1(f->path);
+	const struct state_migration steps[] = {state_migrations[0], bad_v2};
+	struct error err = ERROR_INIT;
+	assert_int_equal(migrate(f->path, steps, 2, &err), -ERR_ACCOUNT);
+	assert_non_null(strstr(err.msg, "migration to version 2: no such table: no_such_table"));
+	error_clear(&err);
+	assert_int_equal(st_query_int(f->path, "PRAGMA user_version"), 1);
+	assert_int_equal(st_query_int(f->path, "SELECT count(*) FROM sqlite_schema"
+					    " WHERE name = 'extra'"), 0);
+	assert_int_equal(st_query_int(f->path, "SELECT uidvalidity FROM folders"), 7);
+	/* And the file still opens as it was. */
+	struct state *st;
+	assert_int_equal(state_open(f->path, &st, &err), 0);
+	state_close(st);
+}
+
+static void refuses_foreign_files(void **state)
+{
+	struct fixture *f = *state;
+	struct state *st = NULL;
+	struct error err = ERROR_INIT;
+
+	st_exec_sql(f->path, "PRAGMA application_id = 1234");
+	assert_int_equal(state_open(f->path, &st, &err), -ERR_ACCOUNT);
+	assert_non_null(strstr(err.msg, "not a tidemail state file (application id 0x4d2)"));
+	assert_null(st);
+	error_clear(&err);
+	st_rmtree(f->path);
+
+	st_exec_sql(f->path, "CREATE TABLE notes (x TEXT)");
+	assert_int_equal(state_open(f->path, &st, &err), -ERR_ACCOUNT);
+	assert_non_null(strstr(err.msg, "not a tidemail state file (no application id)"));
+	error_clear(&err);
+	/* It was not turned into WAL or otherwise touched. */
+	assert_int_equal(st_query_int(f->path, "SELECT count(*) FROM notes"), 0);
+	st_rmtree(f->path);
+
+	st_write(f->path, "this is not a database, just text that is long enough "
+			  "to fill a header of one hundred bytes or so, really.");
+	assert_int_equal(state_open(f->path, &st, &err), -ERR_ACCOUNT);
+	assert_non_null(strstr(err.msg, "file is not a database"));
+	error_clear(&err);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(empty_v0_file_is_adopted, setup, teardown),
+		cmocka_unit_test_setup_teardown(v1_file_upgrades_keeping_its_rows, setup, teardown),
+		cmocka_unit_test_setup_teardown(failed_migration_changes_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(refuses_foreign_files, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
