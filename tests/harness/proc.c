@@ -44,8 +44,8 @@ static void run_child(const char *const *argv, pid_t parent, int in_fd,
 	_exit(127);
 }
 
-/* Reads what is available from fd into b (NULL: dropped).  Returns 0 at
- * EOF, 1 when more may come. */
+/* Reads what is available from fd into b (NULL: dropped).  Returns 1
+ * when more may come, 0 at EOF, -1 when b reached its ceiling. */
 static int drain(int fd, struct buf *b)
 {
 	char chunk[4096];
@@ -55,7 +55,7 @@ static int drain(int fd, struct buf *b)
 	if (n == 0)
 		return 0;
 	if (b && buf_add(b, chunk, (size_t)n) < 0)
-		return 0;
+		return -1;
 	return 1;
 }
 
@@ -105,6 +105,7 @@ int harness_run(const char *const *argv, const char *stdin_data,
 		in_fd = -1;
 	}
 	bool out_open = true, err_open = true, timed_out = false;
+	bool overflow = false;
 	long long deadline = harness_now_ms() + timeout_ms;
 	while (out_open || err_open || in_fd >= 0) {
 		struct pollfd pfd[3] = {
@@ -119,10 +120,20 @@ int harness_run(const char *const *argv, const char *stdin_data,
 		}
 		if (poll(pfd, 3, (int)left) < 0 && errno != EINTR)
 			break;
-		if (pfd[0].revents && !drain(out_p[0], out))
+		/* Output over the ceiling: stop reading, so the child gets
+		 * EPIPE instead of blocking on a full pipe until timeout. */
+		int d = pfd[0].revents ? drain(out_p[0], out) : 1;
+		if (d < 0)
+			overflow = true;
+		if (d <= 0 && out_open) {
 			out_open = false;
-		if (pfd[1].revents && !drain(err_p[0], errout))
+			close(out_p[0]);
+		}
+		d = pfd[1].revents ? drain(err_p[0], errout) : 1;
+		if (d <= 0 && err_open) {
 			err_open = false;
+			close(err_p[0]);
+		}
 		if (in_fd >= 0 && pfd[2].revents) {
 			ssize_t n = send(in_fd, in_left, in_len,
 					 MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -140,8 +151,10 @@ int harness_run(const char *const *argv, const char *stdin_data,
 	}
 	if (in_fd >= 0)
 		close(in_fd);
-	close(out_p[0]);
-	close(err_p[0]);
+	if (out_open)
+		close(out_p[0]);
+	if (err_open)
+		close(err_p[0]);
 	/* A child may close its output and still run: the time limit holds
 	 * for the wait as well. */
 	int status = 0;
@@ -161,6 +174,10 @@ int harness_run(const char *const *argv, const char *stdin_data,
 	if (timed_out)
 		return error_set(err, ERR_ACCOUNT, "%s: no answer within %d ms",
 				 argv[0], timeout_ms);
+	if (overflow)
+		return error_set(err, ERR_ACCOUNT,
+				 "%s: output larger than %zu bytes", argv[0],
+				 out->max);
 	*status_r = status;
 	return 0;
 }
