@@ -71,6 +71,12 @@ bool imap_arg_is_atom(const struct imap_arg *a, const char *word);
 /* Parses an atom that is a plain decimal number no bigger than max. */
 bool imap_arg_number(const struct imap_arg *a, uint64_t max, uint64_t *n_r);
 
+/* Appends tokens as text, lists in parentheses; literals as "{n}data"
+ * with literal_data, else as their size.  Stops adding after about 1000
+ * bytes (it is for traces and tests). */
+void imap_args_render(struct buf *b, const struct imap_arg *v, size_t n,
+		      bool literal_data);
+
 /* ---- parsed responses ----------------------------------------------- */
 
 enum imap_resp_kind {

@@ -18,38 +18,6 @@
 
 /* ---- rendering parsed responses as text ------------------------------ */
 
-static void dump_args(struct buf *b, const struct imap_arg *v, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (i)
-			buf_addc(b, ' ');
-		switch (v[i].type) {
-		case IMAP_ARG_ATOM:
-			buf_adds(b, v[i].str);
-			break;
-		case IMAP_ARG_STRING:
-			buf_addf(b, "\"%s\"", v[i].str);
-			break;
-		case IMAP_ARG_LITERAL:
-			buf_addf(b, "{%zu}", v[i].len);
-			buf_add(b, v[i].str, v[i].len);
-			break;
-		case IMAP_ARG_STREAMED:
-			buf_addf(b, "<streamed %llu>",
-				 (unsigned long long)v[i].size);
-			break;
-		case IMAP_ARG_NIL:
-			buf_adds(b, "NIL");
-			break;
-		case IMAP_ARG_LIST:
-			buf_addc(b, '(');
-			dump_args(b, v[i].list, v[i].len);
-			buf_addc(b, ')');
-			break;
-		}
-	}
-}
-
 static void dump_strings(struct buf *b, const struct imap_strings *s)
 {
 	buf_addc(b, '[');
@@ -202,7 +170,7 @@ static void dump_untagged(struct buf *b, const struct imap_response *r)
 		break;
 	default:
 		buf_addf(b, "* %s ", r->type == IMAP_U_ID ? "ID" : "OTHER");
-		dump_args(b, r->args, r->n_args);
+		imap_args_render(b, r->args, r->n_args, true);
 		break;
 	}
 }
