@@ -328,7 +328,10 @@ static int wait_ready(struct harness *h, long long deadline,
 /* Signals the group, waits for the master (a child of ours), kills. */
 static void kill_child_group(pid_t pid)
 {
+	/* The pid too: right after fork the child may not lead its group
+	 * yet (setsid() in the detached case runs in the child only). */
 	kill(-pid, SIGTERM);
+	kill(pid, SIGTERM);
 	long long deadline = harness_now_ms() + STOP_TIMEOUT_MS;
 	int status;
 	pid_t r;
@@ -337,6 +340,7 @@ static void kill_child_group(pid_t pid)
 		harness_sleep_ms(2);
 	if (r == 0) {
 		kill(-pid, SIGKILL);
+		kill(pid, SIGKILL);
 		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 			;
 	}
