@@ -26,8 +26,9 @@ int imap_conn_poll(struct imap_conn *conn, short events, short *revents_r,
 			break;
 		if (r == 0)
 			return error_set(err, ERR_ACCOUNT,
-					 "%s: no answer for %d seconds",
-					 conn->peer, conn->timeout_ms / 1000);
+					 "%s: no answer for %d.%03d seconds",
+					 conn->peer, conn->timeout_ms / 1000,
+					 conn->timeout_ms % 1000);
 		if (errno != EINTR)
 			return error_errno(err, ERR_ACCOUNT, errno, "%s: poll",
 					   conn->peer);
