@@ -38,6 +38,12 @@ struct maildir_batch {
 	size_t n, cap;
 	maildir_step_fn hook;
 	void *hook_ctx;
+	/* The message being written push-style (start/write/finish). */
+	struct pending open;
+	bool is_open;
+	unsigned open_flags;
+	char *open_extra;
+	int64_t open_date;
 };
 
 static void step(struct maildir_batch *b, enum maildir_step s)
@@ -82,6 +88,7 @@ void maildir_batch_free(struct maildir_batch *b)
 {
 	if (!b)
 		return;
+	maildir_batch_abort(b);
 	for (size_t i = 0; i < b->n; i++)
 		pending_release(&b->items[i], true);
 	free(b->items);
@@ -142,38 +149,12 @@ static int write_all(int fd, const char *data, size_t n)
 	return 0;
 }
 
-/* Streams the source into p->fd and stamps the file's times. */
-static int fill(struct maildir_batch *b, struct pending *p,
-		const struct maildir_msg *m, struct error *err)
+int maildir_batch_start(struct maildir_batch *b, const struct maildir_msg *m,
+			const char **unique_r, struct error *err)
 {
-	for (;;) {
-		ssize_t n = m->read(m->ctx, b->chunk, DELIVER_CHUNK, err);
-		if (n < 0)
-			return error_prefix(err, "deliver into %s", b->folder);
-		if (n == 0)
-			break;
-		if (write_all(p->fd, b->chunk, (size_t)n) < 0)
-			return error_errno(err, ERR_FOLDER, errno, "write %s",
-					   p->tmp_path);
-		step(b, MAILDIR_STEP_CHUNK);
-	}
-	/* After the last write, since a write moves mtime. */
-	if (m->internal_date >= 0) {
-		struct timespec times[2] = {{m->internal_date, 0},
-					    {m->internal_date, 0}};
-		if (futimens(p->fd, times) < 0)
-			return error_errno(err, ERR_FOLDER, errno, "set times of %s",
-					   p->tmp_path);
-	}
-	/* Start writeback now, so that the fsyncs at commit mostly wait
-	 * for I/O already under way instead of starting it one by one. */
-	sync_file_range(p->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
-	return 0;
-}
-
-int maildir_batch_add(struct maildir_batch *b, const struct maildir_msg *m,
-		      const char **unique_r, struct error *err)
-{
+	if (b->is_open)
+		return error_set(err, ERR_FOLDER, "deliver into %s: a message is "
+				 "already being written", b->folder);
 	if (b->n >= MAILDIR_BATCH_MAX)
 		return error_set(err, ERR_FOLDER, "deliver into %s: batch full (%d)",
 				 b->folder, MAILDIR_BATCH_MAX);
@@ -186,31 +167,111 @@ int maildir_batch_add(struct maildir_batch *b, const struct maildir_msg *m,
 	struct pending p = {.fd = -1};
 	p.unique = m->unique ? xstrdup(m->unique) : maildir_unique_new();
 	int r = open_tmp(b, &p, m->unique != NULL, err);
-	if (r == 0) {
-		step(b, MAILDIR_STEP_OPENED);
-		r = fill(b, &p, m, err);
-	}
 	if (r < 0) {
 		pending_release(&p, true);
 		return r;
 	}
+	step(b, MAILDIR_STEP_OPENED);
+	b->open = p;
+	b->is_open = true;
+	b->open_flags = m->flags;
+	b->open_extra = m->extra ? xstrdup(m->extra) : NULL;
+	b->open_date = m->internal_date;
+	*unique_r = b->open.unique;
+	return 0;
+}
+
+int maildir_batch_write(struct maildir_batch *b, const void *data, size_t len,
+			struct error *err)
+{
+	if (!b->is_open)
+		return error_set(err, ERR_FOLDER, "deliver into %s: no message open",
+				 b->folder);
+	if (len == 0)
+		return 0;
+	if (write_all(b->open.fd, data, len) < 0)
+		return error_errno(err, ERR_FOLDER, errno, "write %s",
+				   b->open.tmp_path);
+	step(b, MAILDIR_STEP_CHUNK);
+	return 0;
+}
+
+void maildir_batch_abort(struct maildir_batch *b)
+{
+	if (!b->is_open)
+		return;
+	pending_release(&b->open, true);
+	free(b->open_extra);
+	b->open_extra = NULL;
+	b->is_open = false;
+}
+
+int maildir_batch_finish(struct maildir_batch *b, struct error *err)
+{
+	if (!b->is_open)
+		return error_set(err, ERR_FOLDER, "deliver into %s: no message open",
+				 b->folder);
+	struct pending *p = &b->open;
+	/* After the last write, since a write moves mtime. */
+	if (b->open_date >= 0) {
+		struct timespec times[2] = {{b->open_date, 0}, {b->open_date, 0}};
+		if (futimens(p->fd, times) < 0) {
+			int r = error_errno(err, ERR_FOLDER, errno, "set times of %s",
+					    p->tmp_path);
+			maildir_batch_abort(b);
+			return r;
+		}
+	}
+	/* Start writeback now, so that the fsyncs at commit mostly wait
+	 * for I/O already under way instead of starting it one by one. */
+	sync_file_range(p->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 	step(b, MAILDIR_STEP_WRITTEN);
 	/* New unseen messages go to new/, which cannot hold info; anything
 	 * with a flag goes to cur/ with the flags in its name. */
-	bool plain = m->flags == 0 && (!m->extra || !m->extra[0]);
-	p.sub = plain ? MAILDIR_NEW : MAILDIR_CUR;
+	const char *extra = b->open_extra;
+	bool plain = b->open_flags == 0 && (!extra || !extra[0]);
+	p->sub = plain ? MAILDIR_NEW : MAILDIR_CUR;
 	if (plain) {
-		p.final_path = maildir_file_path(b->folder, p.sub, p.unique);
+		p->final_path = maildir_file_path(b->folder, p->sub, p->unique);
 	} else {
-		char *name = maildir_name_format(p.unique, m->flags, m->extra);
-		p.final_path = maildir_file_path(b->folder, p.sub, name);
+		char *name = maildir_name_format(p->unique, b->open_flags, extra);
+		p->final_path = maildir_file_path(b->folder, p->sub, name);
 		free(name);
 	}
 	b->items = xgrow(b->items, sizeof(*b->items), b->n + 1, &b->cap);
-	b->items[b->n] = p;
-	*unique_r = b->items[b->n].unique;
-	b->n++;
+	b->items[b->n++] = *p;
+	free(b->open_extra);
+	b->open_extra = NULL;
+	b->is_open = false;
+	memset(p, 0, sizeof(*p));
+	p->fd = -1;
 	return 0;
+}
+
+int maildir_batch_add(struct maildir_batch *b, const struct maildir_msg *m,
+		      const char **unique_r, struct error *err)
+{
+	int r = maildir_batch_start(b, m, unique_r, err);
+	if (r < 0)
+		return r;
+	for (;;) {
+		ssize_t n = m->read(m->ctx, b->chunk, DELIVER_CHUNK, err);
+		if (n < 0) {
+			maildir_batch_abort(b);
+			return error_prefix(err, "deliver into %s", b->folder);
+		}
+		if (n == 0)
+			break;
+		r = maildir_batch_write(b, b->chunk, (size_t)n, err);
+		if (r < 0) {
+			maildir_batch_abort(b);
+			return r;
+		}
+	}
+	r = maildir_batch_finish(b, err);
+	if (r == 0)
+		*unique_r = b->items[b->n - 1].unique;
+	return r;
 }
 
 /* fsyncs new/ and/or cur/ once each, for the items renamed so far. */

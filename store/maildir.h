@@ -264,6 +264,18 @@ void maildir_batch_set_hook(struct maildir_batch *b, maildir_step_fn fn, void *c
  * batch is freed) is its unique part.  ERR_MESSAGE if the source fails. */
 int maildir_batch_add(struct maildir_batch *b, const struct maildir_msg *m,
 		      const char **unique_r, struct error *err);
+/*
+ * The same push-style, for a body that arrives in pieces (an IMAP FETCH
+ * literal): start (m->read is not used), write any number of times,
+ * finish to add it to the batch, or abort to drop it.  One message is
+ * open at a time; *unique_r is valid until the batch is freed.
+ */
+int maildir_batch_start(struct maildir_batch *b, const struct maildir_msg *m,
+			const char **unique_r, struct error *err);
+int maildir_batch_write(struct maildir_batch *b, const void *data, size_t len,
+			struct error *err);
+int maildir_batch_finish(struct maildir_batch *b, struct error *err);
+void maildir_batch_abort(struct maildir_batch *b);
 size_t maildir_batch_count(const struct maildir_batch *b);
 int maildir_batch_commit(struct maildir_batch *b, struct error *err);
 void maildir_batch_free(struct maildir_batch *b);

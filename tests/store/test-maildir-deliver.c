@@ -151,6 +151,55 @@ static void flagged_message_goes_to_cur(void **state)
 	free(dir);
 }
 
+/* A body pushed in pieces, as an IMAP FETCH delivers it; an aborted
+ * message leaves nothing behind and the batch goes on. */
+static void push_style_delivery(void **state)
+{
+	char *dir = st_tmpdir();
+	st_mkmaildir(dir);
+	struct maildir_batch *b = maildir_batch_new(dir);
+	struct error err = ERROR_INIT;
+	struct maildir_msg m = {NULL, NULL, MAILDIR_FLAG_SEEN, NULL, 1000000000, "p1.host"};
+	const char *unique;
+	assert_int_equal(maildir_batch_write(b, "x", 1, &err), -ERR_FOLDER);
+	char *want = xasprintf("deliver into %s: no message open", dir);
+	assert_string_equal(err.msg, want);
+	free(want);
+	error_clear(&err);
+	assert_int_equal(maildir_batch_start(b, &m, &unique, &err), 0);
+	assert_string_equal(unique, "p1.host");
+	assert_int_equal(maildir_batch_start(b, &m, &unique, &err), -ERR_FOLDER);
+	error_clear(&err);
+	assert_int_equal(maildir_batch_write(b, "Subject: a\r\n", 12, &err), 0);
+	assert_int_equal(maildir_batch_write(b, "", 0, &err), 0);
+	assert_int_equal(maildir_batch_write(b, "\r\nbody\r\n", 8, &err), 0);
+	assert_int_equal(maildir_batch_finish(b, &err), 0);
+
+	struct maildir_msg m2 = {NULL, NULL, 0, NULL, -1, "p2.host"};
+	assert_int_equal(maildir_batch_start(b, &m2, &unique, &err), 0);
+	assert_int_equal(maildir_batch_write(b, "partial", 7, &err), 0);
+	assert_ls(dir, "tmp", "p1.host p2.host");
+	maildir_batch_abort(b);
+	assert_ls(dir, "tmp", "p1.host");
+	assert_int_equal(maildir_batch_count(b), 1);
+
+	assert_int_equal(maildir_batch_commit(b, &err), 0);
+	maildir_batch_free(b);
+	assert_ls(dir, "cur", "p1.host:2,S");
+	assert_ls(dir, "new", "");
+	assert_ls(dir, "tmp", "");
+	char *path = sub_path(dir, "cur", "p1.host:2,S");
+	char *body = st_read(path);
+	assert_string_equal(body, "Subject: a\r\n\r\nbody\r\n");
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mtim.tv_sec, 1000000000);
+	free(body);
+	free(path);
+	st_rmtree(dir);
+	free(dir);
+}
+
 static void given_unique_replaces_stale_tmp_file(void **state)
 {
 	char *dir = st_tmpdir();
@@ -446,6 +495,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(unseen_message_goes_to_new),
 		cmocka_unit_test(flagged_message_goes_to_cur),
+		cmocka_unit_test(push_style_delivery),
 		cmocka_unit_test(given_unique_replaces_stale_tmp_file),
 		cmocka_unit_test(refuses_bad_unique_and_letters),
 		cmocka_unit_test(failing_source_leaves_nothing),
