@@ -83,6 +83,9 @@ int imap_client_check(struct imap_client *c, struct error *err);
 /* Runs until cond(ctx) is true or nothing is pending. */
 int imap_run_until(struct imap_client *c, bool (*cond)(void *ctx),
 		   void *ctx, struct error *err);
+/* Like imap_run_until, but also returns (0) after ms milliseconds. */
+int imap_run_for(struct imap_client *c, bool (*cond)(void *ctx), void *ctx,
+		 int ms, struct error *err);
 /* Replaces the known capabilities. */
 void imap_set_caps(struct imap_client *c, const struct imap_strings *caps);
 /* Sends a secret (SASL response) as its own line, hidden from the trace.

@@ -9,6 +9,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Stop queueing output for the socket beyond this: the rest waits in
  * the commands' chunks (or readers) rather than in memory. */
@@ -84,36 +85,54 @@ static bool literal_nonsync(const struct imap_client *c, uint64_t size)
 	       || (imap_has_cap(c, "LITERAL-") && size <= LITERAL_MINUS_MAX);
 }
 
+/* 2: can be an atom, 1: needs quotes, 0: needs a literal. */
+static int string_form(const char *s)
+{
+	int form = *s ? 2 : 1;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p < 0x20 || *p >= 0x7f)
+			return 0;
+		if (strchr(" (){\"\\%*]", *p))
+			form = 1;
+	}
+	return form;
+}
+
+char *imap_quote(const char *s)
+{
+	int form = string_form(s);
+	if (form == 0)
+		return NULL;
+	if (form == 2)
+		return xstrdup(s);
+	struct buf q = BUF_INIT(BUF_UNLIMITED);
+	buf_addc(&q, '"');
+	for (const char *p = s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			buf_addc(&q, '\\');
+		buf_addc(&q, *p);
+	}
+	buf_addc(&q, '"');
+	return buf_detach(&q, NULL);
+}
+
 static void add_any_string(struct imap_cmd *cmd, const char *s,
 			   enum chunk_kind kind)
 {
+	int form = string_form(s);
+	if (form > 0) {
+		/* A secret is always quoted: its shape tells nothing. */
+		char *q = form == 2 && kind == CHUNK_SECRET
+				  ? xasprintf("\"%s\"", s)
+				  : imap_quote(s);
+		add_text(cmd, kind, q, strlen(q), false);
+		free(q);
+		return;
+	}
 	size_t len = strlen(s);
-	bool atom = len > 0, quotable = true;
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p < 0x20 || *p >= 0x7f)
-			atom = quotable = false;
-		else if (strchr(" (){\"\\%*]", *p))
-			atom = false;
-	}
-	if (atom && kind == CHUNK_TEXT) {
-		imap_cmd_add(cmd, s);
-	} else if (quotable) {
-		struct buf q = BUF_INIT(BUF_UNLIMITED);
-		buf_addc(&q, '"');
-		for (const char *p = s; *p; p++) {
-			if (*p == '"' || *p == '\\')
-				buf_addc(&q, '\\');
-			buf_addc(&q, *p);
-		}
-		buf_addc(&q, '"');
-		add_text(cmd, kind, q.data, q.len, false);
-		buf_release(&q);
-	} else {
-		bool nonsync = literal_nonsync(cmd->c, len);
-		imap_cmd_addf(cmd, "{%zu%s}\r\n", len, nonsync ? "+" : "");
-		add_text(cmd, kind == CHUNK_TEXT ? CHUNK_TEXT : kind, s, len,
-			 !nonsync);
-	}
+	bool nonsync = literal_nonsync(cmd->c, len);
+	imap_cmd_addf(cmd, "{%zu%s}\r\n", len, nonsync ? "+" : "");
+	add_text(cmd, kind, s, len, !nonsync);
 }
 
 void imap_cmd_add_string(struct imap_cmd *cmd, const char *s)
@@ -437,20 +456,44 @@ static int read_some(struct imap_client *c, struct error *err)
 	return dispatch_all(c, err);
 }
 
-int imap_run_until(struct imap_client *c, bool (*cond)(void *ctx),
-		   void *ctx, struct error *err)
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The loop behind imap_run*: until cond, or with no cond until nothing
+ * is pending; with a deadline (ms from now, -1: none) also until then,
+ * which is not an error. */
+static int run(struct imap_client *c, bool (*cond)(void *ctx), void *ctx,
+	       int for_ms, struct error *err)
 {
 	if (imap_client_check(c, err) < 0)
 		return -ERR_ACCOUNT;
+	int64_t deadline = for_ms >= 0 ? now_ms() + for_ms : 0;
 	struct error e = ERROR_INIT;
 	int r = 0;
 	while (cond ? !cond(ctx) : c->n_cmds > 0) {
 		bool rd, wr;
 		if ((r = write_some(c, &e)) < 0)
 			break;
-		if ((r = imap_conn_wait(c->conn, c->opts.timeout_ms, &rd, &wr,
-					&e))
-		    < 0)
+		int wait = c->opts.timeout_ms;
+		if (for_ms >= 0) {
+			int64_t left = deadline - now_ms();
+			if (left <= 0)
+				break;
+			if (left < wait)
+				wait = (int)left;
+		}
+		r = imap_conn_wait(c->conn, wait, &rd, &wr, &e);
+		if (r < 0 && for_ms >= 0 && now_ms() >= deadline) {
+			/* Our own deadline, not the server's silence. */
+			r = 0;
+			error_clear(&e);
+			break;
+		}
+		if (r < 0)
 			break;
 		if (rd && (r = read_some(c, &e)) < 0)
 			break;
@@ -461,6 +504,18 @@ int imap_run_until(struct imap_client *c, bool (*cond)(void *ctx),
 	}
 	error_clear(&e);
 	return r;
+}
+
+int imap_run_until(struct imap_client *c, bool (*cond)(void *ctx),
+		   void *ctx, struct error *err)
+{
+	return run(c, cond, ctx, -1, err);
+}
+
+int imap_run_for(struct imap_client *c, bool (*cond)(void *ctx), void *ctx,
+		 int ms, struct error *err)
+{
+	return run(c, cond, ctx, ms, err);
 }
 
 int imap_run(struct imap_client *c, struct error *err)

@@ -57,6 +57,16 @@ static void add_folder(struct list_ctx *l, const struct imap_list *li)
 	}
 }
 
+void imap_counts_from(struct imap_counts *c, const struct imap_mbox_status *s)
+{
+	c->have = s->have;
+	c->messages = s->messages;
+	c->uidnext = s->uidnext;
+	c->uidvalidity = s->uidvalidity;
+	c->unseen = s->unseen;
+	c->highestmodseq = s->highestmodseq;
+}
+
 static void add_status(struct list_ctx *l, const struct imap_mbox_status *s)
 {
 	/* LIST-STATUS sends each STATUS right after its LIST: search from
@@ -65,12 +75,7 @@ static void add_status(struct list_ctx *l, const struct imap_mbox_status *s)
 		struct imap_folder *f = &l->v[i];
 		if (strcmp(f->wire, s->mailbox) != 0)
 			continue;
-		f->have = s->have;
-		f->messages = s->messages;
-		f->uidnext = s->uidnext;
-		f->uidvalidity = s->uidvalidity;
-		f->unseen = s->unseen;
-		f->highestmodseq = s->highestmodseq;
+		imap_counts_from(&f->counts, s);
 		return;
 	}
 }

@@ -128,6 +128,10 @@ void imap_cmd_add_literal(struct imap_cmd *cmd, uint64_t size,
 /* Queues the command; returns its tag number. */
 unsigned imap_cmd_end(struct imap_cmd *cmd);
 
+/* s as an atom or a quoted string; NULL if it holds bytes only a
+ * literal can carry (CR, LF, NUL, 8-bit): use imap_cmd_add_string. */
+char *imap_quote(const char *s);
+
 /* Queues a one-line command ("NOOP", "UID EXPUNGE 3:5"). */
 unsigned imap_submit(struct imap_client *c, const struct imap_cmd_cb *cb,
 		     const char *fmt, ...) UTIL_PRINTF(3, 4);

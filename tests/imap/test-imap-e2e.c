@@ -263,6 +263,224 @@ static void plaintext_only_on_loopback(void **state)
 	imap_check_result_free(&res);
 }
 
+struct fetch_log {
+	struct buf bodies;
+	uint32_t uids[8];
+	uint64_t modseq[8];
+	size_t n;
+	bool modified_seen;
+};
+
+static int fetch_untagged(void *ctx, const struct imap_response *r,
+			  struct error *err)
+{
+	struct fetch_log *l = ctx;
+	if (r->type == IMAP_U_FETCH && l->n < 8
+	    && (r->fetch.have & IMAP_FETCH_UID)) {
+		l->uids[l->n] = r->fetch.uid;
+		l->modseq[l->n++] = r->fetch.modseq;
+	}
+	return 0;
+}
+
+static int body_sink(void *ctx, const struct imap_body_chunk *ch,
+		     struct error *err)
+{
+	struct fetch_log *l = ctx;
+	buf_add(&l->bodies, ch->data, ch->len);
+	if (ch->offset + ch->len == ch->size)
+		buf_adds(&l->bodies, "|");
+	return 0;
+}
+
+struct mem_reader {
+	const char *data;
+	size_t off;
+};
+
+static int mem_read(void *ctx, void *buf, size_t cap, size_t *n_r,
+		    struct error *err)
+{
+	struct mem_reader *m = ctx;
+	size_t left = strlen(m->data) - m->off;
+	*n_r = left < cap ? left : cap;
+	memcpy(buf, m->data + m->off, *n_r);
+	m->off += *n_r;
+	return 0;
+}
+
+static void store_done(void *ctx, const struct imap_response *r)
+{
+	struct fetch_log *l = ctx;
+	if (r->code.type == IMAP_CODE_MODIFIED)
+		l->modified_seen = true;
+}
+
+static const char msg1[] = "Subject: one\r\nMessage-ID: <1@x>\r\n\r\nfirst\r\n";
+static const char msg2[] = "Subject: two\r\nMessage-ID: <2@x>\r\n\r\nsecond\r\n";
+static const char msg3[] = "Subject: three\r\n\r\nthird\r\n";
+
+static char *flags_of(const char *folder, uint32_t uid)
+{
+	struct harness_msg *m;
+	size_t n;
+	struct error err = ERROR_INIT;
+	assert_int_equal(harness_fetch(&h, NULL, folder, NULL, &m, &n, &err), 0);
+	char *flags = NULL;
+	for (size_t i = 0; i < n; i++)
+		if (m[i].uid == uid)
+			flags = xstrdup(m[i].flags);
+	harness_msgs_free(m, n);
+	return flags;
+}
+
+static void commands_against_doveadm(void **state)
+{
+	struct error err = ERROR_INIT;
+	uint32_t u1, u2;
+	assert_int_equal(harness_save(&h, NULL, "INBOX", msg1, &u1, &err), 0);
+	assert_int_equal(harness_save(&h, NULL, "INBOX", msg2, &u2, &err), 0);
+	struct imap_options o = opts_for(IMAP_TLS_IMPLICIT);
+	struct imap_client *c;
+	if (imap_connect(&o, &c, &err) < 0)
+		fail_msg("connect: %s", err.msg);
+	size_t enabled;
+	assert_int_equal(imap_enable(c, "CONDSTORE QRESYNC", &enabled, &err), 0);
+	assert_int_equal(enabled, 2);
+	assert_int_equal(imap_id(c, &err), 0);
+	char *prefix, delim;
+	assert_int_equal(imap_namespace(c, &prefix, &delim, &err), 0);
+	assert_string_equal(prefix, "");
+	assert_int_equal(delim, '/');
+	free(prefix);
+
+	/* Folders: create, rename, delete, seen by doveadm. */
+	char *wire;
+	assert_int_equal(imap_mailbox_wire(c, "W\xc3\xb6rk", &wire, &err), 0);
+	assert_string_equal(wire, "W&APY-rk");
+	assert_int_equal(imap_create(c, wire, &err), 0);
+	struct harness_status st;
+	assert_int_equal(harness_mailbox_status(&h, NULL, "W\xc3\xb6rk", &st,
+						&err), 0);
+	assert_int_equal(imap_rename(c, wire, "Work 2", &err), 0);
+	assert_int_equal(harness_mailbox_status(&h, NULL, "Work 2", &st, &err),
+			 0);
+	assert_int_equal(imap_delete(c, "Work 2", &err), 0);
+	assert_true(harness_mailbox_status(&h, NULL, "Work 2", &st, &err) < 0);
+	error_clear(&err);
+	assert_int_equal(imap_delete(c, "Work 2", &err), -ERR_FOLDER);
+	assert_non_null(strstr(err.msg, "mailbox Work 2: DELETE: server said NO"));
+	error_clear(&err);
+	free(wire);
+
+	/* SELECT agrees with doveadm. */
+	assert_int_equal(harness_mailbox_status(&h, NULL, "INBOX", &st, &err), 0);
+	struct imap_select_opts so = {.condstore = true};
+	struct imap_mailbox mb;
+	assert_int_equal(imap_select(c, "INBOX", &so, &mb, &err), 0);
+	assert_int_equal(mb.exists, st.messages);
+	assert_int_equal(mb.uidvalidity, st.uidvalidity);
+	assert_int_equal(mb.uidnext, st.uidnext);
+	assert_int_equal(mb.highestmodseq, st.highestmodseq);
+	assert_false(mb.read_only);
+	assert_true(mb.n_permflags > 0);
+
+	/* UID FETCH streams both bodies to the sink. */
+	struct fetch_log log = {.bodies = BUF_INIT(BUF_UNLIMITED)};
+	struct imap_cmd_cb cb = {.untagged = fetch_untagged, .ctx = &log,
+				 .sink = body_sink, .sink_ctx = &log};
+	char *set = xasprintf("%u,%u", u1, u2);
+	/* EMAILID only where OBJECTID is offered (Dovecot 2.3 lacks it). */
+	const char *items = imap_has_cap(c, "OBJECTID")
+				    ? "UID FLAGS MODSEQ RFC822.SIZE INTERNALDATE "
+				      "EMAILID BODY.PEEK[]"
+				    : "UID FLAGS MODSEQ RFC822.SIZE INTERNALDATE "
+				      "BODY.PEEK[]";
+	if (imap_uid_fetch(c, set, items, 0, false, &cb, &err) < 0)
+		fail_msg("fetch: %s", err.msg);
+	assert_int_equal(log.n, 2);
+	assert_int_equal(log.uids[0], u1);
+	assert_int_equal(log.uids[1], u2);
+	char *both = xasprintf("%s|%s|", msg1, msg2);
+	assert_string_equal(log.bodies.data, both);
+	free(both);
+
+	/* Pipelined stores; one with a stale UNCHANGEDSINCE is refused. */
+	struct imap_cmd_cb scb = {.done = store_done, .ctx = &log};
+	char *one = xasprintf("%u", u1), *two = xasprintf("%u", u2);
+	imap_uid_store_submit(c, one, 0, "+FLAGS.SILENT", "(\\Flagged)", &scb);
+	imap_uid_store_submit(c, two, 0, "+FLAGS.SILENT", "(\\Flagged $Work)",
+			      &scb);
+	imap_uid_store_submit(c, two, log.modseq[1], "+FLAGS.SILENT",
+			      "(\\Answered)", &scb);
+	assert_int_equal(imap_run(c, &err), 0);
+	assert_true(log.modified_seen);
+	char *f1 = flags_of("INBOX", u1), *f2 = flags_of("INBOX", u2);
+	assert_string_equal(f1, "\\Flagged");
+	assert_string_equal(f2, "\\Flagged $Work");
+	free(f1);
+	free(f2);
+	uint32_t *found;
+	size_t nfound;
+	assert_int_equal(imap_uid_search(c, "KEYWORD $Work", &found, &nfound,
+					 &err), 0);
+	assert_int_equal(nfound, 1);
+	assert_int_equal(found[0], u2);
+	free(found);
+
+	/* APPEND with flags and date: APPENDUID is the next UID. */
+	struct mem_reader mr = {msg3, 0};
+	struct imap_append ap = {.wire = "INBOX", .flags = "(\\Seen)",
+				 .date = 1700000000, .size = strlen(msg3),
+				 .reader = mem_read, .reader_ctx = &mr};
+	uint32_t u3;
+	assert_int_equal(imap_append(c, &ap, mb.uidvalidity, &u3, &err), 0);
+	assert_int_equal(u3, mb.uidnext);
+	char *f3 = flags_of("INBOX", u3);
+	assert_string_equal(f3, "\\Seen");
+	free(f3);
+	mr.off = 0;
+	assert_int_equal(imap_append(c, &ap, mb.uidvalidity + 1, &u3, &err),
+			 -ERR_FOLDER);
+	assert_non_null(strstr(err.msg, "APPENDUID names UIDVALIDITY"));
+	error_clear(&err);
+
+	/* COPY and MOVE to Sent, then UID EXPUNGE. */
+	struct imap_code_copy cu;
+	assert_int_equal(imap_uid_copy(c, one, "Sent", &cu, &err), 0);
+	assert_int_equal(cu.type, IMAP_CODE_COPYUID);
+	assert_string_equal(cu.src_uids, one);
+	imap_code_copy_free(&cu);
+	assert_int_equal(imap_uid_move(c, two, "Sent", &cu, &err), 0);
+	assert_int_equal(cu.type, IMAP_CODE_COPYUID);
+	imap_code_copy_free(&cu);
+	imap_uid_store_submit(c, one, 0, "+FLAGS.SILENT", "(\\Deleted)", NULL);
+	assert_int_equal(imap_run(c, &err), 0);
+	assert_int_equal(imap_uid_expunge(c, one, &err), 0);
+	struct imap_counts counts;
+	assert_int_equal(imap_status(c, "Sent", &counts, &err), 0);
+	assert_int_equal(counts.messages, 2);
+	assert_int_equal(harness_mailbox_status(&h, NULL, "INBOX", &st, &err), 0);
+	assert_int_equal(st.messages, 2); /* msg3 appended twice */
+
+	/* IDLE wakes for a message delivered meanwhile. */
+	bool woke;
+	assert_int_equal(imap_idle(c, 300, NULL, NULL, &woke, &err), 0);
+	assert_false(woke);
+	assert_int_equal(harness_save(&h, NULL, "INBOX", msg1, NULL, &err), 0);
+	assert_int_equal(imap_idle(c, 5000, NULL, NULL, &woke, &err), 0);
+	assert_true(woke);
+	assert_int_equal(imap_noop(c, &err), 0);
+
+	free(one);
+	free(two);
+	free(set);
+	buf_release(&log.bodies);
+	imap_mailbox_free(&mb);
+	assert_int_equal(imap_logout(c, &err), 0);
+	imap_close(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -275,6 +493,7 @@ int main(void)
 		cmocka_unit_test(pin_is_checked),
 		cmocka_unit_test(compress_when_asked),
 		cmocka_unit_test(plaintext_only_on_loopback),
+		cmocka_unit_test(commands_against_doveadm),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
