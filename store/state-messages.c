@@ -7,7 +7,7 @@
 
 #define MSG_COLS                                                              \
 	"id, folder_id, uid, local_name, flags, keywords, modseq, size, "      \
-	"message_id, emailid, internal_date"
+	"message_id, emailid, internal_date, local_flags"
 
 static void msg_from_row(sqlite3_stmt *s, struct state_msg *m)
 {
@@ -23,9 +23,10 @@ static void msg_from_row(sqlite3_stmt *s, struct state_msg *m)
 	m->message_id = state_column_text(s, 8);
 	m->emailid = state_column_text(s, 9);
 	m->internal_date = sqlite3_column_int64(s, 10);
+	m->local_flags = (unsigned)sqlite3_column_int64(s, 11);
 }
 
-/* Binds m's fields to ?2..?11 (insert and update share the order). */
+/* Binds m's fields to ?2..?12 (insert and update share the order). */
 static void bind_msg(sqlite3_stmt *s, const struct state_msg *m)
 {
 	sqlite3_bind_int64(s, 2, m->folder_id);
@@ -42,6 +43,7 @@ static void bind_msg(sqlite3_stmt *s, const struct state_msg *m)
 	state_bind_text(s, 9, m->message_id);
 	state_bind_text(s, 10, m->emailid);
 	sqlite3_bind_int64(s, 11, m->internal_date);
+	sqlite3_bind_int64(s, 12, m->local_flags);
 }
 
 int state_msg_insert(struct state *st, const struct state_msg *m, int64_t *id_r,
@@ -49,7 +51,7 @@ int state_msg_insert(struct state *st, const struct state_msg *m, int64_t *id_r,
 {
 	sqlite3_stmt *s = state_stmt(st, STMT_MSG_INSERT,
 				     "INSERT INTO messages (" MSG_COLS ") VALUES"
-				     " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+				     " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
 				     err);
 	if (!s)
 		return -ERR_ACCOUNT;
@@ -68,7 +70,8 @@ int state_msg_update(struct state *st, const struct state_msg *m,
 				     "UPDATE messages SET folder_id = ?2, uid = ?3,"
 				     " local_name = ?4, flags = ?5, keywords = ?6,"
 				     " modseq = ?7, size = ?8, message_id = ?9,"
-				     " emailid = ?10, internal_date = ?11 WHERE id = ?1",
+				     " emailid = ?10, internal_date = ?11, local_flags = ?12"
+				     " WHERE id = ?1",
 				     err);
 	if (!s)
 		return -ERR_ACCOUNT;

@@ -66,6 +66,11 @@ const struct state_migration state_migrations[] = {
 	 " done_at INTEGER"
 	 ") STRICT;"
 	 "CREATE INDEX intents_pending ON intents(id) WHERE state = 'pending';"},
+	/* Each side's flags apart, so that a divergence a setting causes is
+	 * remembered instead of being seen again on every run. */
+	{2,
+	 "ALTER TABLE messages ADD COLUMN local_flags INTEGER NOT NULL DEFAULT 0;"
+	 "UPDATE messages SET local_flags = flags;"},
 };
 
 const size_t state_migrations_count = UTIL_ARRAY_LEN(state_migrations);

@@ -28,7 +28,7 @@
 #include "util.h"
 
 /* The schema version this code writes (PRAGMA user_version). */
-#define STATE_SCHEMA_VERSION 1
+#define STATE_SCHEMA_VERSION 2
 /* PRAGMA application_id of a tidemail state file: "TiMl". */
 #define STATE_APPLICATION_ID 0x54694d6c
 
@@ -89,7 +89,12 @@ struct state_msg {
 	int64_t folder_id;
 	uint32_t uid;          /* 0: not on the server (yet) */
 	char *local;           /* Maildir unique part; NULL: no local file */
-	unsigned flags;        /* MAILDIR_FLAG_* bits of the system flags */
+	unsigned flags;        /* the server's system flags at the last sync,
+				* as MAILDIR_FLAG_* bits */
+	unsigned local_flags;  /* the file's flags at the last sync; they
+				* differ from flags only where a setting
+				* (direction, --pull) kept a change from
+				* travelling */
 	char *keywords;        /* space-separated keywords; NULL if none */
 	uint64_t modseq;
 	uint64_t size;

@@ -73,32 +73,55 @@ static void empty_v0_file_is_adopted(void **state)
 					    " WHERE type = 'table'"), 3);
 }
 
-static const struct state_migration good_v2 = {
-	2, "ALTER TABLE folders ADD COLUMN note TEXT NOT NULL DEFAULT 'none';"
+/* Hypothetical next versions, after the real ones. */
+#define NEXT (STATE_SCHEMA_VERSION + 1)
+static const struct state_migration good_next = {
+	NEXT, "ALTER TABLE folders ADD COLUMN note TEXT NOT NULL DEFAULT 'none';"
 	   "UPDATE folders SET note = 'migrated';"};
-static const struct state_migration bad_v2 = {
-	2, "CREATE TABLE extra (a INTEGER);"
+static const struct state_migration bad_next = {
+	NEXT, "CREATE TABLE extra (a INTEGER);"
 	   "UPDATE folders SET uidvalidity = 0;"
 	   "INSERT INTO no_such_table VALUES (1);"};
+
+/* The real migration 2: each side's flags apart, the old agreed flags
+ * becoming both. */
+static void v1_messages_get_local_flags(void **state)
+{
+	struct fixture *f = *state;
+	make_v1(f->path);
+	st_exec_sql(f->path, "INSERT INTO messages (folder_id, uid, local_name, flags)"
+		       " VALUES (1, 5, 'u5', 18)");
+	struct state *st;
+	struct error err = ERROR_INIT;
+	assert_int_equal(state_open(f->path, &st, &err), 0);
+	struct state_msg m;
+	assert_int_equal(state_msg_by_uid(st, 1, 5, &m, &err), 1);
+	assert_int_equal(m.flags, 18);
+	assert_int_equal(m.local_flags, 18);
+	state_msg_release(&m);
+	state_close(st);
+	assert_int_equal(st_query_int(f->path, "PRAGMA user_version"), 2);
+}
 
 static void v1_file_upgrades_keeping_its_rows(void **state)
 {
 	struct fixture *f = *state;
 	make_v1(f->path);
-	const struct state_migration steps[] = {state_migrations[0], good_v2};
+	const struct state_migration steps[] = {state_migrations[0],
+						state_migrations[1], good_next};
 	struct error err = ERROR_INIT;
-	assert_int_equal(migrate(f->path, steps, 2, &err), 0);
-	assert_int_equal(st_query_int(f->path, "PRAGMA user_version"), 2);
+	assert_int_equal(migrate(f->path, steps, 3, &err), 0);
+	assert_int_equal(st_query_int(f->path, "PRAGMA user_version"), NEXT);
 	assert_int_equal(st_query_int(f->path, "SELECT uidvalidity FROM folders"
 					    " WHERE note = 'migrated' AND remote = 'INBOX'"), 7);
 	/* Running it again finds nothing to do. */
-	assert_int_equal(migrate(f->path, steps, 2, &err), 0);
+	assert_int_equal(migrate(f->path, steps, 3, &err), 0);
 	assert_int_equal(st_query_int(f->path, "SELECT count(*) FROM folders"), 1);
 
-	/* This tidemail knows only version 1: the newer file is refused. */
+	/* This tidemail does not know the next version: the file is refused. */
 	struct state *st;
 	assert_int_equal(state_open(f->path, &st, &err), -ERR_ACCOUNT);
-	assert_non_null(strstr(err.msg, "schema version 2 is newer than this tidemail knows (1)"));
+	assert_non_null(strstr(err.msg, "schema version 3 is newer than this tidemail knows (2)"));
 	error_clear(&err);
 }
 
@@ -106,10 +129,11 @@ static void failed_migration_changes_nothing(void **state)
 {
 	struct fixture *f = *state;
 	make_v1(f->path);
-	const struct state_migration steps[] = {state_migrations[0], bad_v2};
+	const struct state_migration steps[] = {state_migrations[0],
+						state_migrations[1], bad_next};
 	struct error err = ERROR_INIT;
-	assert_int_equal(migrate(f->path, steps, 2, &err), -ERR_ACCOUNT);
-	assert_non_null(strstr(err.msg, "migration to version 2: no such table: no_such_table"));
+	assert_int_equal(migrate(f->path, steps, 3, &err), -ERR_ACCOUNT);
+	assert_non_null(strstr(err.msg, "migration to version 3: no such table: no_such_table"));
 	error_clear(&err);
 	assert_int_equal(st_query_int(f->path, "PRAGMA user_version"), 1);
 	assert_int_equal(st_query_int(f->path, "SELECT count(*) FROM sqlite_schema"
@@ -153,6 +177,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(empty_v0_file_is_adopted, setup, teardown),
+		cmocka_unit_test_setup_teardown(v1_messages_get_local_flags, setup, teardown),
 		cmocka_unit_test_setup_teardown(v1_file_upgrades_keeping_its_rows, setup, teardown),
 		cmocka_unit_test_setup_teardown(failed_migration_changes_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(refuses_foreign_files, setup, teardown),
