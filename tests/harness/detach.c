@@ -82,6 +82,8 @@ int harness_stop_dir(const char *dir, struct error *err)
 					      "die",
 					      pid, real);
 		}
+		/* Its children may still hold the listening sockets. */
+		harness_end_group((pid_t)pid, 1000);
 	}
 	if (r == 0)
 		unlink(pid_path);

@@ -24,6 +24,14 @@ int harness_run(const char *const *argv, const char *stdin_data,
 		struct buf *out, struct buf *errout, int timeout_ms,
 		int *status_r, struct error *err);
 
+/*
+ * Once the Dovecot master is gone, nothing in its process group is worth
+ * waiting for: SIGKILL them all and wait (up to timeout_ms) until they
+ * are gone, so that no straggler still holds a listening socket or
+ * writes into a directory about to be removed.
+ */
+void harness_end_group(pid_t pgid, int timeout_ms);
+
 /* Writes a whole file (created or truncated) with mode. */
 int harness_write_file(const char *path, const char *data, mode_t mode,
 		       struct error *err);

@@ -2,10 +2,13 @@
 /* Running helper programs (doveadm) with their output captured. */
 #include "harness-private.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -25,6 +28,59 @@ void harness_sleep_ms(int ms)
 	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
+}
+
+/* Reads "pid (comm) S ppid pgrp ..." from /proc/PID/stat: true when the
+ * process is in pgid and not a zombie. */
+static bool live_member(const char *pid_dir, pid_t pgid)
+{
+	char *path = xasprintf("/proc/%s/stat", pid_dir);
+	FILE *f = fopen(path, "re");
+	free(path);
+	if (!f)
+		return false;
+	char *line = NULL;
+	size_t cap = 0;
+	bool member = false;
+	if (getline(&line, &cap, f) > 0) {
+		/* comm may hold spaces and parentheses: the last ')' ends it. */
+		const char *p = strrchr(line, ')');
+		char state = 0;
+		long ppid = 0, pgrp = 0;
+		if (p && sscanf(p + 1, " %c %ld %ld", &state, &ppid, &pgrp) == 3)
+			member = pgrp == (long)pgid && state != 'Z' &&
+				 state != 'X';
+	}
+	free(line);
+	fclose(f);
+	return member;
+}
+
+/* Whether any process of the group still runs.  Zombies do not count:
+ * once the master is gone its children are reaped by init, which in a
+ * container may take its time or never happen. */
+static bool group_alive(pid_t pgid)
+{
+	if (kill(-pgid, 0) < 0)
+		return false;
+	DIR *d = opendir("/proc");
+	if (!d)
+		return true;
+	bool alive = false;
+	struct dirent *e;
+	while (!alive && (e = readdir(d)) != NULL)
+		if (e->d_name[0] >= '1' && e->d_name[0] <= '9')
+			alive = live_member(e->d_name, pgid);
+	closedir(d);
+	return alive;
+}
+
+void harness_end_group(pid_t pgid, int timeout_ms)
+{
+	long long deadline = harness_now_ms() + timeout_ms;
+	kill(-pgid, SIGKILL);
+	while (group_alive(pgid) && harness_now_ms() < deadline)
+		harness_sleep_ms(2);
 }
 
 /* In the child: never returns. */
