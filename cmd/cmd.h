@@ -47,5 +47,6 @@ int cmd_select_accounts(const struct config *cfg, int argc, char **argv,
 void cmd_error(const char *fmt, ...) UTIL_PRINTF(1, 2);
 
 int cmd_check(const struct cmd_globals *g, int argc, char **argv);
+int cmd_sync(const struct cmd_globals *g, int argc, char **argv);
 
 #endif

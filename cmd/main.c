@@ -18,7 +18,7 @@ static const char usage_text[] =
 	"  check  [ACCOUNT...]   validate the config, connect, log in, list\n"
 	"                        capabilities and folders\n"
 	"  sync   [ACCOUNT[:FOLDER]...] [--dry-run] [--pull | --push] [--force]\n"
-	"                        (not in this version yet)\n"
+	"                        sync both ways (--dry-run: print the plan only)\n"
 	"  status [ACCOUNT]      (not in this version yet)\n"
 	"\n"
 	"options:\n"
@@ -133,7 +133,9 @@ int main(int argc, char **argv)
 	char **cargv = argv + optind;
 	if (!strcmp(command, "check"))
 		return cmd_check(&g, cargc, cargv);
-	if (!strcmp(command, "sync") || !strcmp(command, "status")) {
+	if (!strcmp(command, "sync"))
+		return cmd_sync(&g, cargc, cargv);
+	if (!strcmp(command, "status")) {
 		cmd_error("%s: not available in this version of tidemail yet", command);
 		return EXIT_USAGE;
 	}

@@ -249,10 +249,18 @@ static int sink_chunk(struct imap_parser *p, const char *section,
 		      uint64_t size, uint64_t offset, const void *data,
 		      size_t len, struct error *err)
 {
-	uint64_t seq = 0;
+	uint64_t seq = 0, uid = 0;
 	imap_arg_number(top(p, 1), UINT32_MAX, &seq);
+	/* The UID, when it came before this body item (servers send it
+	 * first), so that a sink can tell messages apart even when several
+	 * FETCH commands run at once. */
+	const struct frame *items = &p->frames[1];
+	for (size_t i = 0; i + 2 < items->n; i += 2)
+		if (imap_arg_is_atom(&items->v[i], "UID"))
+			imap_arg_number(&items->v[i + 1], UINT32_MAX, &uid);
 	struct imap_body_chunk c = {
 		.seq = (uint32_t)seq,
+		.uid = (uint32_t)uid,
 		.section = section,
 		.size = size,
 		.offset = offset,
@@ -327,6 +335,10 @@ static int parse_quoted(struct imap_parser *p, const char *s, size_t avail,
 		if (s[i] == '\r' || s[i] == '\n')
 			return fail(p, err, "a line break inside a quoted "
 					    "string");
+		/* Not a CHAR (RFC 3501 9), and every user of the string
+		 * takes it as a C string: "INBOX\0x" would read as INBOX. */
+		if (s[i] == '\0')
+			return fail(p, err, "a NUL inside a quoted string");
 		if (s[i] == '\\') {
 			if (i + 1 == win)
 				continue; /* the loop ends: need more */

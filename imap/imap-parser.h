@@ -262,6 +262,7 @@ struct imap_response {
 
 struct imap_body_chunk {
 	uint32_t seq;        /* message sequence number of the FETCH */
+	uint32_t uid;        /* its UID if that came before the body, else 0 */
 	const char *section; /* "BODY[]" etc., as sent */
 	uint64_t size;       /* the whole value */
 	uint64_t offset;     /* of data within it */

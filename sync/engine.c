@@ -1,0 +1,487 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One account's run: the lock, the local root guard, the state, the
+ * connection, the folder pairing, and each folder's plan and execution.
+ */
+#include "sync-private.h"
+
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+void sync_step(struct engine *e, const char *step)
+{
+	if (e->o->step)
+		e->o->step(e->o->step_ctx, step);
+}
+
+void sync_emit(struct engine *e, enum sync_event ev, const char *folder,
+	       const char *text, const struct sync_counts *counts)
+{
+	if (e->o->event)
+		e->o->event(e->o->event_ctx, ev, folder, text, counts);
+}
+
+static void counts_add(struct sync_counts *to, const struct sync_counts *c)
+{
+	to->downloaded += c->downloaded;
+	to->uploaded += c->uploaded;
+	to->local_flags += c->local_flags;
+	to->remote_flags += c->remote_flags;
+	to->deleted_local += c->deleted_local;
+	to->deleted_remote += c->deleted_remote;
+	to->skipped += c->skipped;
+	to->folders_created += c->folders_created;
+	to->bytes_down += c->bytes_down;
+	to->bytes_up += c->bytes_up;
+}
+
+/* ---- one folder -------------------------------------------------------- */
+
+enum side_presence {
+	ON_SERVER = 1 << 0,
+	ON_DISK = 1 << 1,
+};
+
+static int sync_folder(struct engine *e, const char *remote, const char *wire,
+		       const char *rel, unsigned present, struct error *err)
+{
+	struct folder_run f = {.e = e, .remote = remote, .wire = wire};
+	f.path = maildir_folder_path(&e->tree, rel);
+	int r = state_folder_get(e->st, remote, &f.sf, err);
+	if (r < 0)
+		goto out;
+	sync_emit(e, SYNC_EV_FOLDER_START, remote, NULL, NULL);
+
+	if (present & ON_SERVER) {
+		struct imap_select_opts so = {.condstore = e->condstore};
+		r = imap_select(e->imap, wire, &so, &f.mb, err);
+		if (r < 0)
+			goto out;
+		if (f.sf.id && f.sf.uidvalidity && f.mb.uidvalidity != f.sf.uidvalidity) {
+			/* Re-matching by Message-ID is a later step; until
+			 * then nothing is downloaded or deleted blindly. */
+			r = error_set(err, ERR_FOLDER, "UIDVALIDITY changed from %u to %u; "
+				      "the folder is left alone", f.sf.uidvalidity,
+				      f.mb.uidvalidity);
+			goto out;
+		}
+		if (f.sf.id && !e->o->dry_run)
+			r = sync_replay_folder(&f, err);
+	}
+	if (r == 0)
+		r = sync_state_view(&f, err);
+	if (r == 0 && (present & ON_SERVER))
+		r = sync_server_view(&f, err);
+	if (r == 0 && (present & ON_DISK))
+		r = sync_local_view(&f, err);
+	if (r < 0)
+		goto out;
+
+	struct plan_input in = {f.pstate, f.msgs.n, f.premote, f.n_remote,
+				f.plocal, f.n_local};
+	struct plan p = PLAN_INIT;
+	r = plan_folder(&in, &e->settings, &p, err);
+	if (r == 0 && p.refused) {
+		sync_emit(e, SYNC_EV_FOLDER_REFUSED, remote, p.refusal, NULL);
+		e->rep->folders_refused++;
+	} else if (r == 0 && e->o->dry_run) {
+		for (size_t i = 0; i < p.n_actions; i++) {
+			char *text = sync_action_text(&f, &p.actions[i]);
+			if (text)
+				sync_emit(e, SYNC_EV_PLAN, remote, text, NULL);
+			free(text);
+		}
+		e->rep->folders_synced++;
+	} else if (r == 0) {
+		if (!f.sf.id) {
+			r = state_folder_add(e->st, remote, rel, &f.sf.id, err);
+			f.sf.remote = xstrdup(remote);
+			f.sf.local = xstrdup(rel);
+		}
+		if (r == 0)
+			r = sync_execute(&f, &p, err);
+		if (r == 0) {
+			if (present & ON_SERVER) {
+				f.sf.uidvalidity = f.mb.uidvalidity;
+				f.sf.uidnext = f.mb.uidnext;
+				f.sf.highestmodseq = f.view_modseq;
+			}
+			if (f.scanned)
+				f.sf.stamp = f.scan.stamp;
+			f.sf.last_sync = e->now;
+			r = state_folder_update(e->st, &f.sf, err);
+		}
+		e->rep->folders_synced += r == 0;
+	}
+	plan_release(&p);
+out:
+	counts_add(&e->rep->counts, &f.counts);
+	if (r == 0)
+		sync_emit(e, SYNC_EV_FOLDER_DONE, remote, NULL, &f.counts);
+	sync_views_release(&f);
+	imap_mailbox_free(&f.mb);
+	state_folder_release(&f.sf);
+	free(f.path);
+	return r;
+}
+
+/* ---- folders ----------------------------------------------------------- */
+
+struct pair {
+	const char *name;               /* remote (UTF-8) name */
+	const struct imap_folder *rf;   /* on the server */
+	const struct maildir_folder *lf; /* on disk */
+	const struct state_folder *sf;  /* in the state */
+};
+
+static int cmp_pair(const void *a, const void *b)
+{
+	return strcmp(((const struct pair *)a)->name, ((const struct pair *)b)->name);
+}
+
+static struct pair *pair_get(struct pair **v, size_t *n, size_t *cap, const char *name)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (!strcmp((*v)[i].name, name))
+			return &(*v)[i];
+	*v = xgrow(*v, sizeof(**v), *n + 1, cap);
+	struct pair *p = &(*v)[(*n)++];
+	memset(p, 0, sizeof(*p));
+	p->name = name;
+	return p;
+}
+
+static bool selected(const struct engine *e, const char *name)
+{
+	const struct config_folders *cf = &e->a->folders;
+	bool in = false;
+	for (size_t i = 0; i < cf->include.n && !in; i++)
+		in = fnmatch(cf->include.v[i], name, 0) == 0;
+	for (size_t i = 0; i < cf->exclude.n && in; i++)
+		in = fnmatch(cf->exclude.v[i], name, 0) != 0;
+	if (in && e->o->n_folders) {
+		in = false;
+		for (size_t i = 0; i < e->o->n_folders && !in; i++)
+			in = !strcmp(e->o->folders[i], name);
+	}
+	return in;
+}
+
+static bool folders_flow(const struct engine *e, enum config_flow way)
+{
+	enum config_flow f = e->a->sync.folders;
+	bool dir_ok = way == CONFIG_FLOW_PULL ? e->settings.direction != CONFIG_FLOW_PUSH
+					      : e->settings.direction != CONFIG_FLOW_PULL;
+	return dir_ok && (f == CONFIG_FLOW_BOTH || f == way);
+}
+
+/* A folder error spoils that folder only; an account error ends the run. */
+static int folder_failed(struct engine *e, const char *name, int r, struct error *err)
+{
+	if (err->reach == ERR_ACCOUNT)
+		return r;
+	sync_emit(e, SYNC_EV_FOLDER_FAILED, name, err->msg, NULL);
+	e->rep->folders_failed++;
+	error_clear(err);
+	return 0;
+}
+
+static int create_local(struct engine *e, const char *name, const char *rel,
+			struct error *err)
+{
+	if (e->o->dry_run) {
+		char *text = xasprintf("create local folder %s", rel[0] ? rel : "(root)");
+		sync_emit(e, SYNC_EV_PLAN, name, text, NULL);
+		free(text);
+		return 0;
+	}
+	char *path = maildir_folder_path(&e->tree, rel);
+	sync_step(e, "create-local-folder");
+	int r = maildir_folder_create(path, err);
+	free(path);
+	if (r == 0) {
+		e->rep->counts.folders_created++;
+		e->rep->local_changed = true;
+	}
+	return r;
+}
+
+static int create_remote(struct engine *e, const char *name, char **wire_r,
+			 struct error *err)
+{
+	int r = imap_mailbox_wire(e->imap, name, wire_r, err);
+	if (r < 0)
+		return r;
+	if (e->o->dry_run) {
+		char *text = xasprintf("create folder %s on the server", name);
+		sync_emit(e, SYNC_EV_PLAN, name, text, NULL);
+		free(text);
+		return 0;
+	}
+	sync_step(e, "create-remote-folder");
+	r = imap_create(e->imap, *wire_r, err);
+	if (r == 0)
+		e->rep->counts.folders_created++;
+	return r;
+}
+
+/* A folder that vanished on one side is not removed on the other (that
+ * is a later step: it needs "nothing unsynced" proven); it is created
+ * again where it vanished, and the state forgets its messages there so
+ * that nothing is deleted because of the vanishing. */
+static int forget_folder(struct engine *e, const struct state_folder *sf,
+			 struct error *err)
+{
+	if (e->o->dry_run)
+		return 0;
+	return state_folder_delete(e->st, sf->id, err);
+}
+
+static int sync_pair(struct engine *e, const struct pair *p, struct error *err)
+{
+	char *rel = NULL, *wire = NULL;
+	unsigned present = 0;
+	int r = 0;
+	if (p->lf) {
+		rel = xstrdup(p->lf->rel);
+		present |= ON_DISK;
+	} else {
+		r = maildir_remote_to_local(&e->tree, p->name, &rel, err);
+		if (r < 0)
+			return r;
+	}
+	if (p->rf) {
+		wire = xstrdup(p->rf->wire);
+		present |= ON_SERVER;
+	}
+
+	if (!p->rf && !p->lf) {
+		r = forget_folder(e, p->sf, err);
+		goto out;
+	}
+	if (p->rf && !p->lf) {
+		/* New on the server, or removed locally since the last sync:
+		 * either way the server's copy is kept and comes down. */
+		if (!p->sf && !folders_flow(e, CONFIG_FLOW_PULL))
+			goto out;
+		if (p->sf)
+			r = forget_folder(e, p->sf, err);
+		if (r == 0)
+			r = create_local(e, p->name, rel, err);
+		if (r == 0 && !e->o->dry_run)
+			present |= ON_DISK;
+	} else if (p->lf && !p->rf) {
+		if (!p->sf && !folders_flow(e, CONFIG_FLOW_PUSH))
+			goto out;
+		if (p->sf)
+			r = forget_folder(e, p->sf, err);
+		if (r == 0)
+			r = create_remote(e, p->name, &wire, err);
+		if (r == 0 && !e->o->dry_run)
+			present |= ON_SERVER;
+	}
+	if (r == 0)
+		r = sync_folder(e, p->name, wire, rel, present, err);
+out:
+	free(rel);
+	free(wire);
+	return r;
+}
+
+static int sync_folders(struct engine *e, struct error *err)
+{
+	struct imap_folder *rfs = NULL;
+	size_t n_rf = 0;
+	struct maildir_folder_list lfs = {0};
+	struct state_folder *sfs = NULL;
+	size_t n_sf = 0;
+	struct pair *pairs = NULL;
+	size_t n = 0, cap = 0;
+
+	int r = imap_list(e->imap, &rfs, &n_rf, err);
+	if (r < 0)
+		goto out;
+	e->tree.delim = '/';
+	for (size_t i = 0; i < n_rf; i++)
+		if (rfs[i].delim) {
+			e->tree.delim = rfs[i].delim;
+			break;
+		}
+	if (!e->root_missing)
+		r = maildir_list(&e->tree, &lfs, err);
+	if (r == 0)
+		r = state_folder_list(e->st, &sfs, &n_sf, err);
+	if (r < 0)
+		goto out;
+
+	for (size_t i = 0; i < n_rf; i++)
+		if (!rfs[i].noselect && selected(e, rfs[i].name))
+			pair_get(&pairs, &n, &cap, rfs[i].name)->rf = &rfs[i];
+	for (size_t i = 0; i < lfs.n; i++)
+		if (selected(e, lfs.folders[i].remote))
+			pair_get(&pairs, &n, &cap, lfs.folders[i].remote)->lf = &lfs.folders[i];
+	for (size_t i = 0; i < n_sf; i++)
+		if (selected(e, sfs[i].remote))
+			pair_get(&pairs, &n, &cap, sfs[i].remote)->sf = &sfs[i];
+	for (size_t i = 0; i < lfs.n_skipped; i++) {
+		char *text = xasprintf("local folder %s skipped: %s", lfs.skipped[i].name,
+				       lfs.skipped[i].why);
+		sync_emit(e, SYNC_EV_FOLDER_FAILED, NULL, text, NULL);
+		free(text);
+	}
+	if (n)
+		qsort(pairs, n, sizeof(*pairs), cmp_pair);
+
+	for (size_t i = 0; i < n && r == 0; i++) {
+		r = sync_pair(e, &pairs[i], err);
+		if (r < 0)
+			r = folder_failed(e, pairs[i].name, r, err);
+	}
+out:
+	free(pairs);
+	imap_folders_free(rfs, n_rf);
+	maildir_folder_list_release(&lfs);
+	state_folders_free(sfs, n_sf);
+	return r;
+}
+
+/* ---- the account ------------------------------------------------------- */
+
+/* SPEC.md section 5: a missing local root is never read as "everything
+ * was deleted".  Only an account that never synced may have it made. */
+static int check_root(struct engine *e, struct error *err)
+{
+	const char *root = e->a->local.path;
+	struct stat st;
+	if (stat(root, &st) == 0) {
+		if (!S_ISDIR(st.st_mode))
+			return error_set(err, ERR_ACCOUNT, "local root %s is not a directory", root);
+		return 0;
+	}
+	if (errno != ENOENT)
+		return error_errno(err, ERR_ACCOUNT, errno, "local root %s", root);
+	struct state_folder *sfs;
+	size_t n;
+	int r = state_folder_list(e->st, &sfs, &n, err);
+	if (r < 0)
+		return r;
+	state_folders_free(sfs, n);
+	if (n > 0)
+		return error_set(err, ERR_ACCOUNT, "local root %s is missing (an unmounted "
+				 "disk?); refusing to sync rather than take it for deleted "
+				 "mail", root);
+	if (e->o->dry_run) {
+		e->root_missing = true;
+		return 0;
+	}
+	if (util_mkdir_p(root, 0700) < 0)
+		return error_errno(err, ERR_ACCOUNT, errno, "create local root %s", root);
+	return 0;
+}
+
+static int connect_account(struct engine *e, struct error *err)
+{
+	char *secret = NULL;
+	int r = account_secret(e->a, &secret, err);
+	if (r < 0) {
+		e->rep->connect_failed = true;
+		return r;
+	}
+	enum imap_auth auth[CONFIG_AUTH_COUNT_];
+	struct imap_options o;
+	account_imap_options(e->a, secret, auth, &o);
+	o.trace = e->o->trace;
+	o.trace_ctx = e->o->trace_ctx;
+	r = imap_connect(&o, &e->imap, err);
+	account_secret_free(secret);
+	if (r < 0) {
+		e->rep->connect_failed = true;
+		return r;
+	}
+	e->uidplus = imap_has_cap(e->imap, "UIDPLUS");
+	e->condstore = imap_has_cap(e->imap, "CONDSTORE") || imap_has_cap(e->imap, "QRESYNC");
+	if (imap_has_cap(e->imap, "QRESYNC")) {
+		size_t enabled = 0;
+		r = imap_enable(e->imap, "QRESYNC", &enabled, err);
+		e->qresync = r == 0 && enabled > 0;
+	} else if (e->condstore) {
+		size_t enabled = 0;
+		r = imap_enable(e->imap, "CONDSTORE", &enabled, err);
+	}
+	return r;
+}
+
+static void settings_from(struct engine *e)
+{
+	const struct config_sync *s = &e->a->sync;
+	e->settings.direction = s->direction;
+	if (e->o->pull_only)
+		e->settings.direction = CONFIG_FLOW_PULL;
+	if (e->o->push_only)
+		e->settings.direction = CONFIG_FLOW_PUSH;
+	e->settings.delete = s->delete;
+	e->settings.max_age = s->max_age;
+	e->settings.max_size = s->max_size;
+	e->settings.max_delete = s->max_delete;
+	e->settings.force = e->o->force;
+	e->settings.now = e->now;
+}
+
+int sync_account(const struct config *cfg, const struct config_account *a,
+		 const struct sync_opts *o, struct sync_report *rep,
+		 struct error *err)
+{
+	memset(rep, 0, sizeof(*rep));
+	struct engine e = {.cfg = cfg, .a = a, .o = o, .rep = rep, .now = time(NULL)};
+	settings_from(&e);
+	e.tree = (struct maildir_tree){
+		.root = a->local.path,
+		.layout = a->local.layout == CONFIG_LAYOUT_MAILDIRPP ? MAILDIR_LAYOUT_MAILDIRPP
+								      : MAILDIR_LAYOUT_VERBATIM,
+		.inbox = a->local.inbox,
+		.delim = '/',
+	};
+
+	if (util_mkdir_p(cfg->state_dir, 0700) < 0)
+		return error_errno(err, ERR_ACCOUNT, errno, "state directory %s", cfg->state_dir);
+	char *db = xasprintf("%s/%s.db", cfg->state_dir, a->name);
+	char *lockpath = xasprintf("%s.lock", db);
+	struct state_lock *lock = NULL;
+	int r = state_lock_acquire(lockpath, &lock, err);
+	free(lockpath);
+	if (r == STATE_LOCK_BUSY) {
+		free(db);
+		return SYNC_LOCKED;
+	}
+	if (r < 0) {
+		free(db);
+		return r;
+	}
+	r = state_open(db, &e.st, err);
+	free(db);
+	if (r == 0)
+		r = check_root(&e, err);
+	if (r == 0)
+		r = connect_account(&e, err);
+	if (r == 0 && !o->dry_run)
+		r = state_intent_pending(e.st, &e.intents, &e.n_intents, err);
+	if (r == 0)
+		r = sync_folders(&e, err);
+	if (r == 0 && !o->dry_run)
+		r = state_intent_prune(e.st, err);
+	if (e.imap) {
+		struct error lerr = ERROR_INIT;
+		if (r == 0)
+			imap_logout(e.imap, &lerr);
+		error_clear(&lerr);
+		imap_close(e.imap);
+	}
+	state_intents_free(e.intents, e.n_intents);
+	state_close(e.st);
+	state_lock_release(lock);
+	return r < 0 ? r : 0;
+}

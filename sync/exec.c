@@ -1,0 +1,677 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Carrying out a folder's plan.  The order is chosen so that a run killed
+ * at any point loses and duplicates nothing (docs/sync.md):
+ *
+ *   1. local renames and unlinks, the directories synced, then the state;
+ *   2. flag STOREs on the server (pipelined, UNCHANGEDSINCE with
+ *      CONDSTORE: a message changed meanwhile answers MODIFIED, keeps its
+ *      state entry, and is merged on the next run instead of overwritten);
+ *   3. expunges of messages whose files were removed (\Deleted, then UID
+ *      EXPUNGE of exactly those UIDs), then the state;
+ *   4. downloads, in batches: intents committed, bodies streamed into
+ *      tmp/, the batch made durable, then the state rows and the intents'
+ *      confirmation in one transaction;
+ *   5. uploads: intent committed, APPEND, then the state row with the
+ *      APPENDUID and the confirmation in one transaction;
+ *   6. state-only changes.
+ */
+#include "sync-private.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "imap-uidset.h"
+
+/* Messages one download batch holds. */
+#define DOWNLOAD_BATCH 64
+
+/* The state row of an action, or NULL for a message new on one side. */
+static struct state_msg *row(struct folder_run *f, const struct plan_action *a)
+{
+	return a->state_index == SIZE_MAX ? NULL : &f->msgs.msgs[a->state_index];
+}
+
+/* The file of a state entry: from the scan, or looked up when the folder
+ * was not scanned.  1 found, 0 gone, negative on error. */
+static int find_file(struct folder_run *f, const char *unique,
+		     struct maildir_entry *e_r, struct error *err)
+{
+	if (f->scanned) {
+		const struct maildir_entry *e = maildir_scan_find(&f->scan, unique);
+		if (!e)
+			return 0;
+		*e_r = *e;
+		e_r->unique = xstrdup(e->unique);
+		e_r->name = xstrdup(e->name);
+		e_r->extra = e->extra ? xstrdup(e->extra) : NULL;
+		return 1;
+	}
+	return maildir_find(f->path, unique, e_r, err);
+}
+
+static int begin(struct folder_run *f, struct error *err)
+{
+	return state_begin(f->e->st, err);
+}
+
+/* Ends the transaction begin() opened: commits when everything in it
+ * went well (r == 0), else undoes it. */
+static int finish(struct folder_run *f, int r, const char *step,
+		  struct error *err)
+{
+	if (r < 0) {
+		state_rollback(f->e->st);
+		return r;
+	}
+	sync_step(f->e, step);
+	r = state_commit(f->e->st, err);
+	if (r < 0)
+		state_rollback(f->e->st);
+	return r;
+}
+
+/* ---- 1. local ---------------------------------------------------------- */
+
+static int exec_local(struct folder_run *f, const struct plan *p, struct error *err)
+{
+	bool any = false;
+	bool *done = xcalloc(p->n_actions ? p->n_actions : 1, sizeof(*done));
+	int r = 0;
+	for (size_t i = 0; i < p->n_actions && r == 0; i++) {
+		const struct plan_action *a = &p->actions[i];
+		if (a->op != PLAN_LOCAL_FLAGS && a->op != PLAN_DELETE_LOCAL)
+			continue;
+		struct maildir_entry e;
+		int found = find_file(f, a->name, &e, err);
+		if (found < 0) {
+			r = found;
+			break;
+		}
+		if (found == 0) {
+			/* Gone since the scan: the next run sees it. */
+			continue;
+		}
+		sync_step(f->e, a->op == PLAN_LOCAL_FLAGS ? "local-flags" : "local-delete");
+		if (a->op == PLAN_LOCAL_FLAGS)
+			r = maildir_set_flags(f->path, &e, a->lflags, e.extra,
+					      MAILDIR_OP_NO_SYNC, err);
+		else
+			r = maildir_delete(f->path, &e, MAILDIR_OP_NO_SYNC, err);
+		maildir_entry_release(&e);
+		if (r == 0) {
+			done[i] = any = true;
+			if (a->op == PLAN_LOCAL_FLAGS)
+				f->counts.local_flags++;
+			else
+				f->counts.deleted_local++;
+		}
+	}
+	if (any) {
+		f->e->rep->local_changed = true;
+		sync_step(f->e, "local-sync");
+		int rs = maildir_folder_sync(f->path, err);
+		if (r == 0)
+			r = rs;
+	}
+	/* Record what was done, even after a failure part way. */
+	struct error serr = ERROR_INIT;
+	int rc = any ? begin(f, &serr) : 0;
+	for (size_t i = 0; any && rc == 0 && i < p->n_actions; i++) {
+		if (!done[i])
+			continue;
+		const struct plan_action *a = &p->actions[i];
+		struct state_msg *m = row(f, a);
+		if (a->op == PLAN_DELETE_LOCAL) {
+			rc = state_msg_delete(f->e->st, m->id, &serr);
+		} else {
+			m->flags = a->rflags;
+			m->local_flags = a->lflags;
+			rc = state_msg_update(f->e->st, m, &serr);
+		}
+	}
+	if (any)
+		rc = finish(f, rc, "local-state", &serr);
+	free(done);
+	if (r == 0 && rc < 0) {
+		error_set(err, serr.reach, "%s", serr.msg);
+		r = rc;
+	}
+	error_clear(&serr);
+	return r;
+}
+
+/* ---- 2. and 3. the server's flags and expunges -------------------------- */
+
+struct store_ctx {
+	struct folder_run *f;
+	struct imap_uid_set modified; /* UIDs UNCHANGEDSINCE refused */
+	bool failed;
+	char *why;
+};
+
+static void on_store_done(void *ctx, const struct imap_response *resp)
+{
+	struct store_ctx *sc = ctx;
+	if (resp->status != IMAP_STATUS_OK) {
+		sc->failed = true;
+		if (!sc->why)
+			sc->why = xstrdup(resp->text);
+		return;
+	}
+	if (resp->code.type == IMAP_CODE_MODIFIED && resp->code.uids) {
+		struct imap_uid_set s;
+		if (imap_uid_set_parse(resp->code.uids, &s) == 0) {
+			size_t cap = sc->modified.n;
+			for (size_t i = 0; i < s.n; i++) {
+				sc->modified.v = xgrow(sc->modified.v, sizeof(*s.v),
+						       sc->modified.n + 1, &cap);
+				sc->modified.v[sc->modified.n++] = s.v[i];
+			}
+			imap_uid_set_free(&s);
+		}
+	}
+}
+
+static const char *keywords_of(const struct folder_run *f, uint32_t uid)
+{
+	for (size_t lo = 0, hi = f->n_remote; lo < hi;) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (f->premote[mid].uid == uid)
+			return f->keywords[mid];
+		if (f->premote[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static int exec_remote_flags(struct folder_run *f, const struct plan *p,
+			     struct error *err)
+{
+	struct engine *e = f->e;
+	struct store_ctx sc = {.f = f};
+	struct imap_cmd_cb cb = {.done = on_store_done, .ctx = &sc};
+	size_t n = 0;
+	for (size_t i = 0; i < p->n_actions; i++) {
+		const struct plan_action *a = &p->actions[i];
+		if (a->op != PLAN_REMOTE_FLAGS)
+			continue;
+		char uid[16];
+		snprintf(uid, sizeof(uid), "%u", a->uid);
+		sync_step(e, "remote-flags");
+		if (e->condstore && f->view_modseq) {
+			/* One STORE that replaces the whole flag list, valid
+			 * only if nothing changed since the view was taken. */
+			char *flags = sync_flags_to_imap(a->rflags, keywords_of(f, a->uid));
+			imap_uid_store_submit(e->imap, uid, f->view_modseq, "FLAGS.SILENT",
+					      flags, &cb);
+			free(flags);
+		} else {
+			if (a->add) {
+				char *flags = sync_flags_to_imap(a->add, NULL);
+				imap_uid_store_submit(e->imap, uid, 0, "+FLAGS.SILENT", flags, &cb);
+				free(flags);
+			}
+			if (a->remove) {
+				char *flags = sync_flags_to_imap(a->remove, NULL);
+				imap_uid_store_submit(e->imap, uid, 0, "-FLAGS.SILENT", flags, &cb);
+				free(flags);
+			}
+		}
+		n++;
+	}
+	if (n == 0)
+		return 0;
+	int r = imap_run(e->imap, err);
+	if (r < 0)
+		goto out;
+	r = begin(f, err);
+	for (size_t i = 0; r == 0 && i < p->n_actions; i++) {
+		const struct plan_action *a = &p->actions[i];
+		if (a->op != PLAN_REMOTE_FLAGS || imap_uid_set_contains(&sc.modified, a->uid))
+			continue;
+		struct state_msg *m = row(f, a);
+		m->flags = a->rflags;
+		m->local_flags = a->lflags;
+		r = state_msg_update(e->st, m, err);
+		f->counts.remote_flags++;
+	}
+	r = finish(f, r, "remote-flags-state", err);
+	if (r == 0 && sc.failed)
+		r = error_set(err, ERR_FOLDER, "%s: the server refused a flag change: %s",
+			      f->remote, sc.why);
+out:
+	imap_uid_set_free(&sc.modified);
+	free(sc.why);
+	return r;
+}
+
+static int exec_remote_delete(struct folder_run *f, const struct plan *p,
+			      struct error *err)
+{
+	struct engine *e = f->e;
+	uint32_t *uids = xcalloc(p->n_actions ? p->n_actions : 1, sizeof(*uids));
+	size_t n = 0;
+	for (size_t i = 0; i < p->n_actions; i++)
+		if (p->actions[i].op == PLAN_DELETE_REMOTE)
+			uids[n++] = p->actions[i].uid;
+	int r = 0;
+	if (n == 0)
+		goto out;
+	if (!e->uidplus) {
+		/* A plain EXPUNGE would also remove what other clients
+		 * marked \Deleted: never send one. */
+		r = error_set(err, ERR_FOLDER, "%s: %zu messages removed locally are not "
+			      "deleted on the server, which lacks UIDPLUS (UID EXPUNGE)",
+			      f->remote, n);
+		goto out;
+	}
+	char *set = imap_uid_set_format(uids, n);
+	sync_step(e, "remote-delete-store");
+	r = imap_simple(e->imap, NULL, NULL, err, "UID STORE %s +FLAGS.SILENT (\\Deleted)", set);
+	if (r == 0) {
+		sync_step(e, "remote-expunge");
+		r = imap_uid_expunge(e->imap, set, err);
+	}
+	free(set);
+	if (r < 0)
+		goto out;
+	r = begin(f, err);
+	for (size_t i = 0; r == 0 && i < p->n_actions; i++) {
+		const struct plan_action *a = &p->actions[i];
+		if (a->op != PLAN_DELETE_REMOTE)
+			continue;
+		r = state_msg_delete(e->st, row(f, a)->id, err);
+		f->counts.deleted_remote++;
+	}
+	r = finish(f, r, "remote-delete-state", err);
+out:
+	free(uids);
+	return r;
+}
+
+/* ---- 4. downloads ------------------------------------------------------ */
+
+struct download {
+	const struct plan_action *a;
+	char *unique;
+	int64_t intent;
+	bool complete;
+};
+
+/* One UID FETCH for a whole batch; bodies are told apart by the UID the
+ * server sends before each body (servers may run pipelined FETCHes at
+ * once, so one command per message could not be told apart). */
+struct batch {
+	struct folder_run *f;
+	struct maildir_batch *mb;
+	struct download *dl;
+	size_t n;
+	struct download *open; /* the message being written */
+};
+
+static int on_body(void *ctx, const struct imap_body_chunk *ch, struct error *err)
+{
+	struct batch *b = ctx;
+	if (ch->offset == 0) {
+		struct download *d = NULL;
+		for (size_t i = 0; i < b->n && !d; i++)
+			if (b->dl[i].a->uid == ch->uid && !b->dl[i].complete)
+				d = &b->dl[i];
+		if (!d || b->open)
+			return error_set(err, ERR_FOLDER, "%s: the server sent a body for "
+					 "UID %u, which was not asked for (or not "
+					 "before the body)", b->f->remote, ch->uid);
+		struct maildir_msg m = {
+			.flags = d->a->lflags,
+			.internal_date = d->a->date,
+			.unique = d->unique,
+		};
+		const char *u;
+		if (maildir_batch_start(b->mb, &m, &u, err) < 0)
+			return -ERR_FOLDER;
+		b->open = d;
+	}
+	if (!b->open)
+		return error_set(err, ERR_FOLDER, "%s: body data out of order", b->f->remote);
+	if (maildir_batch_write(b->mb, ch->data, ch->len, err) < 0)
+		return -ERR_FOLDER;
+	b->f->counts.bytes_down += ch->len;
+	if (ch->offset + ch->len == ch->size) {
+		if (maildir_batch_finish(b->mb, err) < 0)
+			return -ERR_FOLDER;
+		b->open->complete = true;
+		b->open = NULL;
+	}
+	return 0;
+}
+
+static int download_batch(struct folder_run *f, struct maildir_batch *mb,
+			  struct download *dl, size_t n, struct error *err)
+{
+	struct engine *e = f->e;
+	char uv[16];
+	snprintf(uv, sizeof(uv), "%u", f->mb.uidvalidity);
+	int r = begin(f, err);
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		char uid[16], size[24], date[24];
+		snprintf(uid, sizeof(uid), "%u", dl[i].a->uid);
+		snprintf(size, sizeof(size), "%llu", (unsigned long long)dl[i].a->size);
+		snprintf(date, sizeof(date), "%lld", (long long)dl[i].a->date);
+		char *params = sync_intent_params("uid", uid, "unique", dl[i].unique,
+						  "uidvalidity", uv, "size", size,
+						  "date", date, NULL);
+		r = state_intent_record(e->st, "download", f->remote, params,
+					&dl[i].intent, err);
+		free(params);
+	}
+	r = finish(f, r, "download-intents", err);
+	if (r < 0)
+		return r;
+
+	uint32_t *uids = xcalloc(n, sizeof(*uids));
+	for (size_t i = 0; i < n; i++)
+		uids[i] = dl[i].a->uid;
+	char *set = imap_uid_set_format(uids, n);
+	free(uids);
+	struct batch b = {f, mb, dl, n, NULL};
+	struct imap_cmd_cb cb = {.sink = on_body, .sink_ctx = &b};
+	sync_step(e, "download-fetch");
+	r = imap_uid_fetch(e->imap, set, "UID BODY.PEEK[]", 0, false, &cb, err);
+	free(set);
+	if (r < 0)
+		return r;
+	sync_step(e, "download-commit");
+	r = maildir_batch_commit(mb, err);
+	if (r < 0)
+		return r;
+	e->rep->local_changed = true;
+
+	r = begin(f, err);
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		/* A message expunged meanwhile has no body: its intent is
+		 * confirmed with nothing learnt. */
+		if (dl[i].complete) {
+			const struct plan_action *a = dl[i].a;
+			struct state_msg m = {
+				.folder_id = f->sf.id, .uid = a->uid, .local = dl[i].unique,
+				.flags = a->rflags, .local_flags = a->lflags,
+				.size = a->size, .internal_date = a->date,
+				.keywords = (char *)(uintptr_t)keywords_of(f, a->uid),
+			};
+			int64_t id;
+			r = state_msg_insert(e->st, &m, &id, err);
+			f->counts.downloaded++;
+		}
+		if (r == 0)
+			r = state_intent_confirm(e->st, dl[i].intent, err);
+	}
+	r = finish(f, r, "download-state", err);
+	return r;
+}
+
+static int exec_downloads(struct folder_run *f, const struct plan *p,
+			  struct error *err)
+{
+	struct download dl[DOWNLOAD_BATCH];
+	size_t n = 0;
+	int r = 0;
+	struct maildir_batch *batch = NULL;
+	for (size_t i = 0; i <= p->n_actions && r == 0; i++) {
+		bool last = i == p->n_actions;
+		if (!last && p->actions[i].op != PLAN_DOWNLOAD)
+			continue;
+		if (!last) {
+			if (!batch)
+				batch = maildir_batch_new(f->path);
+			dl[n++] = (struct download){.a = &p->actions[i],
+						    .unique = maildir_unique_new()};
+		}
+		if (n == DOWNLOAD_BATCH || (last && n > 0)) {
+			r = download_batch(f, batch, dl, n, err);
+			if (r == 0)
+				sync_emit(f->e, SYNC_EV_PROGRESS, f->remote, NULL, &f->counts);
+			for (size_t k = 0; k < n; k++)
+				free(dl[k].unique);
+			maildir_batch_free(batch);
+			batch = NULL;
+			n = 0;
+		}
+	}
+	for (size_t k = 0; k < n; k++)
+		free(dl[k].unique);
+	maildir_batch_free(batch);
+	return r;
+}
+
+/* ---- 5. uploads -------------------------------------------------------- */
+
+struct upload {
+	int fd;
+	uint64_t left;
+	uint64_t *bytes;
+};
+
+static int read_file(void *ctx, void *buf, size_t cap, size_t *n_r, struct error *err)
+{
+	struct upload *u = ctx;
+	size_t want = cap < u->left ? cap : (size_t)u->left;
+	ssize_t n;
+	do
+		n = read(u->fd, buf, want);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return error_errno(err, ERR_MESSAGE, errno, "read");
+	if (n == 0 && want > 0)
+		return error_set(err, ERR_MESSAGE, "the file shrank while it was uploaded");
+	u->left -= (uint64_t)n;
+	*u->bytes += (uint64_t)n;
+	*n_r = (size_t)n;
+	return 0;
+}
+
+/* The Message-ID header of a file (the first 64 KiB of headers), or
+ * NULL.  Only used to find an upload again after a crash. */
+static char *message_id(int fd)
+{
+	char head[65536];
+	ssize_t n = pread(fd, head, sizeof(head) - 1, 0);
+	if (n <= 0)
+		return NULL;
+	head[n] = '\0';
+	for (char *line = head; line && *line;) {
+		if (*line == '\r' || *line == '\n')
+			break; /* end of the header */
+		if (!strncasecmp(line, "Message-ID:", 11)) {
+			char *v = line + 11;
+			while (*v == ' ' || *v == '\t' || *v == '\r' || *v == '\n')
+				v++;
+			size_t len = strcspn(v, " \t\r\n");
+			return len && len < 1000 ? xstrndup(v, len) : NULL;
+		}
+		line = strchr(line, '\n');
+		if (line)
+			line++;
+	}
+	return NULL;
+}
+
+static int upload_one(struct folder_run *f, const struct plan_action *a,
+		      uint32_t *next_uid, struct error *err)
+{
+	struct engine *e = f->e;
+	const struct maildir_entry *me = maildir_scan_find(&f->scan, a->name);
+	if (!me)
+		return 0; /* only new files are uploaded, and they come from a scan */
+	char *file = xasprintf("%s/%s/%s", f->path, me->sub == MAILDIR_NEW ? "new" : "cur",
+			       me->name);
+	int fd = open(file, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		int r = errno == ENOENT ? 0 /* gone since the scan */
+			: error_errno(err, ERR_MESSAGE, errno, "%s", file);
+		if (fd >= 0)
+			close(fd);
+		free(file);
+		return r;
+	}
+	free(file);
+	char *msgid = message_id(fd);
+	char next[16], uv[16], size[24], date[24], flags[8];
+	snprintf(next, sizeof(next), "%u", *next_uid);
+	snprintf(uv, sizeof(uv), "%u", f->mb.uidvalidity);
+	snprintf(size, sizeof(size), "%llu", (unsigned long long)st.st_size);
+	snprintf(date, sizeof(date), "%lld", (long long)st.st_mtim.tv_sec);
+	snprintf(flags, sizeof(flags), "%u", a->lflags);
+	char *params = sync_intent_params("unique", a->name, "uidnext", next,
+					  "uidvalidity", uv, "msgid", msgid ? msgid : "",
+					  "size", size, "date", date, "flags", flags, NULL);
+	int64_t intent;
+	int r = begin(f, err);
+	if (r == 0)
+		r = state_intent_record(e->st, "append", f->remote, params, &intent, err);
+	r = finish(f, r, "append-intent", err);
+	uint32_t uid = 0;
+	if (r == 0) {
+		char *fl = sync_flags_to_imap(a->lflags, NULL);
+		struct upload u = {fd, (uint64_t)st.st_size, &f->counts.bytes_up};
+		struct imap_append ap = {f->wire, fl, st.st_mtim.tv_sec, (uint64_t)st.st_size,
+					 read_file, &u};
+		sync_step(e, "append");
+		r = imap_append(e->imap, &ap, f->mb.uidvalidity, &uid, err);
+		free(fl);
+	}
+	if (r == 0 && uid == 0) {
+		/* No APPENDUID (no UIDPLUS): look it up as a replay would. */
+		struct state_intent in = {.params = params};
+		r = sync_find_appended(f, &in, &uid, err);
+	}
+	if (r == 0) {
+		r = begin(f, err);
+		if (r == 0 && uid) {
+			struct state_msg m = {
+				.folder_id = f->sf.id, .uid = uid, .local = (char *)(uintptr_t)a->name,
+				.flags = a->rflags, .local_flags = a->lflags,
+				.size = (uint64_t)st.st_size, .internal_date = st.st_mtim.tv_sec,
+				.message_id = msgid,
+			};
+			int64_t id;
+			r = state_msg_insert(e->st, &m, &id, err);
+			if (uid >= *next_uid)
+				*next_uid = uid + 1;
+		}
+		if (r == 0)
+			r = state_intent_confirm(e->st, intent, err);
+		r = finish(f, r, "append-state", err);
+		if (r == 0)
+			f->counts.uploaded++;
+	}
+	close(fd);
+	free(params);
+	free(msgid);
+	return r;
+}
+
+static int exec_uploads(struct folder_run *f, const struct plan *p, struct error *err)
+{
+	uint32_t next_uid = f->mb.uidnext;
+	for (size_t i = 0; i < p->n_actions; i++) {
+		if (p->actions[i].op != PLAN_UPLOAD)
+			continue;
+		int r = upload_one(f, &p->actions[i], &next_uid, err);
+		if (r < 0)
+			return r;
+		if (f->counts.uploaded % 64 == 0)
+			sync_emit(f->e, SYNC_EV_PROGRESS, f->remote, NULL, &f->counts);
+	}
+	return 0;
+}
+
+/* ---- 6. the state alone ------------------------------------------------ */
+
+static int exec_state(struct folder_run *f, const struct plan *p, struct error *err)
+{
+	int r = begin(f, err);
+	for (size_t i = 0; r == 0 && i < p->n_actions; i++) {
+		const struct plan_action *a = &p->actions[i];
+		struct state_msg *m = row(f, a);
+		if (a->op == PLAN_FORGET) {
+			r = state_msg_delete(f->e->st, m->id, err);
+		} else if (a->op == PLAN_UPDATE_STATE) {
+			/* a->name may point into m->local itself. */
+			char *name = a->name ? xstrdup(a->name) : NULL;
+			free(m->local);
+			m->local = name;
+			m->uid = a->uid;
+			m->flags = a->rflags;
+			m->local_flags = a->lflags;
+			r = state_msg_update(f->e->st, m, err);
+		} else if (a->op == PLAN_SKIP_TOO_BIG || a->op == PLAN_SKIP_TOO_OLD) {
+			f->counts.skipped++;
+		}
+	}
+	r = finish(f, r, "state", err);
+	return r;
+}
+
+int sync_execute(struct folder_run *f, const struct plan *p, struct error *err)
+{
+	int r = exec_local(f, p, err);
+	if (r == 0)
+		r = exec_remote_flags(f, p, err);
+	if (r == 0)
+		r = exec_remote_delete(f, p, err);
+	if (r == 0)
+		r = exec_downloads(f, p, err);
+	if (r == 0)
+		r = exec_uploads(f, p, err);
+	if (r == 0)
+		r = exec_state(f, p, err);
+	return r;
+}
+
+char *sync_action_text(const struct folder_run *f, const struct plan_action *a)
+{
+	char lf[7], add[7], rm[7];
+	plan_flags_letters(a->lflags, lf);
+	plan_flags_letters(a->add, add);
+	plan_flags_letters(a->remove, rm);
+	switch (a->op) {
+	case PLAN_DOWNLOAD:
+		return xasprintf("download UID %u (%llu bytes) flags %s", a->uid,
+				 (unsigned long long)a->size, lf);
+	case PLAN_UPLOAD:
+		return xasprintf("upload %s (%llu bytes) flags %s", a->name,
+				 (unsigned long long)a->size, lf);
+	case PLAN_REMOTE_FLAGS:
+		return xasprintf("server flags of UID %u: +%s -%s", a->uid, add, rm);
+	case PLAN_LOCAL_FLAGS:
+		return xasprintf("local flags of %s: %s", a->name, lf);
+	case PLAN_DELETE_LOCAL:
+		return xasprintf("delete local %s (expunged on the server)", a->name);
+	case PLAN_DELETE_REMOTE:
+		return xasprintf("delete UID %u on the server (file removed)", a->uid);
+	case PLAN_SKIP_TOO_BIG:
+		if (a->name)
+			return xasprintf("skip %s (%llu bytes, over max_size)", a->name,
+					 (unsigned long long)a->size);
+		return xasprintf("skip UID %u (%llu bytes, over max_size)", a->uid,
+				 (unsigned long long)a->size);
+	case PLAN_SKIP_TOO_OLD:
+		if (a->name)
+			return xasprintf("skip %s (older than max_age)", a->name);
+		return xasprintf("skip UID %u (older than max_age)", a->uid);
+	case PLAN_FORGET:
+	case PLAN_UPDATE_STATE:
+		break;
+	}
+	return NULL;
+}

@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+/* Inside the sync engine: the account run and one folder's run. */
+#ifndef TIDEMAIL_SYNC_PRIVATE_H
+#define TIDEMAIL_SYNC_PRIVATE_H
+
+#include "account.h"
+#include "imap-cmds.h"
+#include "maildir.h"
+#include "plan.h"
+#include "state.h"
+#include "sync.h"
+
+/* One account's run. */
+struct engine {
+	const struct config *cfg;
+	const struct config_account *a;
+	const struct sync_opts *o;
+	struct sync_report *rep;
+	struct plan_settings settings;
+	struct maildir_tree tree;
+	char *inbox_rel;            /* the verbatim inbox folder, '/'-separated */
+	struct state *st;
+	struct imap_client *imap;
+	bool condstore, qresync, uidplus;
+	bool root_missing;          /* --dry-run of a first sync: no root yet */
+	struct state_intent *intents; /* pending when the run started */
+	size_t n_intents;
+	int64_t now;
+};
+
+/* One folder's run: the three views and what the planner needs. */
+struct folder_run {
+	struct engine *e;
+	const char *remote;         /* UTF-8 name */
+	const char *wire;           /* as the server spells it */
+	char *path;                 /* the local folder, absolute */
+	struct state_folder sf;
+	struct imap_mailbox mb;
+	struct sync_counts counts;
+
+	/* The state view, index-aligned with msgs.msgs. */
+	struct state_msgs msgs;
+	struct plan_state_msg *pstate;
+
+	/* The server view; keywords[i] belongs to premote[i] (NULL: none). */
+	struct plan_remote_msg *premote;
+	char **keywords;
+	size_t n_remote, cap_remote;
+	uint64_t view_modseq;       /* HIGHESTMODSEQ the view is as of */
+
+	/* The Maildir view; entries come from scan (or the state). */
+	struct maildir_scan scan;
+	bool scanned;               /* false: the state stood in for a scan */
+	struct plan_local_msg *plocal;
+	size_t n_local;
+};
+
+/* flags.c: IMAP flags <-> plan bits. */
+unsigned sync_flags_from_imap(const struct imap_strings *flags,
+			      char **keywords_r);
+/* "(\Seen \Flagged kw1 kw2)"; keywords may be NULL. */
+char *sync_flags_to_imap(unsigned bits, const char *keywords);
+
+/* intents.c: what an intent's params hold, and the replay. */
+char *sync_intent_params(const char *key, ...) __attribute__((sentinel));
+/* The value of key in params (a new string), or NULL. */
+char *sync_intent_get(const char *params, const char *key);
+int sync_replay_folder(struct folder_run *f, struct error *err);
+/* The UID an APPEND described by an intent got, 0 if none is found. */
+int sync_find_appended(struct folder_run *f, const struct state_intent *in,
+		       uint32_t *uid_r, struct error *err);
+
+/* views.c */
+int sync_state_view(struct folder_run *f, struct error *err);
+int sync_server_view(struct folder_run *f, struct error *err);
+int sync_local_view(struct folder_run *f, struct error *err);
+void sync_views_release(struct folder_run *f);
+
+/* exec.c */
+int sync_execute(struct folder_run *f, const struct plan *p, struct error *err);
+/* The text of an action for --dry-run and traces. */
+char *sync_action_text(const struct folder_run *f, const struct plan_action *a);
+
+/* engine.c */
+void sync_step(struct engine *e, const char *step);
+void sync_emit(struct engine *e, enum sync_event ev, const char *folder,
+	       const char *text, const struct sync_counts *counts);
+
+#endif

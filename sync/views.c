@@ -1,0 +1,314 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The three views of a folder the planner compares: the state, the server
+ * now and the Maildir now.  The server view costs as little as the server
+ * allows: nothing at all when UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ and the
+ * message count say nothing changed; only the changes with CONDSTORE
+ * (plus VANISHED with QRESYNC, or a UID SEARCH for expunges without it);
+ * a full UID FETCH otherwise.  The Maildir is not read when its
+ * directories did not change since the last scan.
+ */
+#include "sync-private.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "imap-uidset.h"
+
+/* ---- the state ------------------------------------------------------- */
+
+int sync_state_view(struct folder_run *f, struct error *err)
+{
+	if (f->sf.id == 0)
+		return 0; /* a folder new to the state has no messages there */
+	int r = state_msg_load(f->e->st, f->sf.id, &f->msgs, err);
+	if (r < 0)
+		return r;
+	f->pstate = xcalloc(f->msgs.n, sizeof(*f->pstate));
+	for (size_t i = 0; i < f->msgs.n; i++) {
+		const struct state_msg *m = &f->msgs.msgs[i];
+		f->pstate[i] = (struct plan_state_msg){
+			.uid = m->uid,
+			.name = m->local,
+			.rflags = m->flags,
+			.lflags = m->local_flags,
+		};
+	}
+	return 0;
+}
+
+/* ---- the server ------------------------------------------------------ */
+
+static struct plan_remote_msg *remote_add(struct folder_run *f, uint32_t uid)
+{
+	size_t cap = f->cap_remote;
+	f->premote = xgrow(f->premote, sizeof(*f->premote), f->n_remote + 1, &cap);
+	f->keywords = xgrow(f->keywords, sizeof(*f->keywords), f->n_remote + 1,
+			    &f->cap_remote);
+	struct plan_remote_msg *m = &f->premote[f->n_remote];
+	memset(m, 0, sizeof(*m));
+	m->uid = uid;
+	f->keywords[f->n_remote++] = NULL;
+	return m;
+}
+
+static int cmp_uid(const void *a, const void *b)
+{
+	uint32_t x = ((const struct plan_remote_msg *)a)->uid;
+	uint32_t y = ((const struct plan_remote_msg *)b)->uid;
+	return x < y ? -1 : x > y;
+}
+
+static ssize_t remote_find(const struct folder_run *f, size_t n, uint32_t uid)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (f->premote[mid].uid == uid)
+			return (ssize_t)mid;
+		if (f->premote[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+/* Sorts the view by UID, keeping each message's keywords with it. */
+static void remote_sort(struct folder_run *f)
+{
+	struct pair {
+		struct plan_remote_msg m;
+		char *kw;
+	} *v = xcalloc(f->n_remote, sizeof(*v));
+	for (size_t i = 0; i < f->n_remote; i++)
+		v[i] = (struct pair){f->premote[i], f->keywords[i]};
+	qsort(v, f->n_remote, sizeof(*v), cmp_uid);
+	for (size_t i = 0; i < f->n_remote; i++) {
+		f->premote[i] = v[i].m;
+		f->keywords[i] = v[i].kw;
+	}
+	free(v);
+}
+
+/* Drops the messages marked with uid 0. */
+static void remote_compact(struct folder_run *f)
+{
+	size_t j = 0;
+	for (size_t i = 0; i < f->n_remote; i++) {
+		if (f->premote[i].uid == 0) {
+			free(f->keywords[i]);
+			continue;
+		}
+		f->premote[j] = f->premote[i];
+		f->keywords[j++] = f->keywords[i];
+	}
+	f->n_remote = j;
+}
+
+/* The server as the state left it: the starting point of an
+ * incremental view, and the whole view when nothing changed. */
+static void remote_from_state(struct folder_run *f)
+{
+	for (size_t i = 0; i < f->msgs.n; i++) {
+		const struct state_msg *s = &f->msgs.msgs[i];
+		if (!s->uid)
+			continue;
+		struct plan_remote_msg *m = remote_add(f, s->uid);
+		m->flags = s->flags;
+		m->size = s->size;
+		m->date = s->internal_date;
+		f->keywords[f->n_remote - 1] = s->keywords ? xstrdup(s->keywords) : NULL;
+	}
+	remote_sort(f);
+}
+
+struct fetch_ctx {
+	struct folder_run *f;
+	size_t n_base;  /* entries before the fetch, sorted by UID */
+};
+
+static int on_fetch(void *ctx, const struct imap_response *r, struct error *err)
+{
+	struct fetch_ctx *fc = ctx;
+	struct folder_run *f = fc->f;
+	if (r->kind != IMAP_RESP_UNTAGGED)
+		return 0;
+	if (r->type == IMAP_U_VANISHED && r->vanished) {
+		/* QRESYNC: these UIDs are gone. */
+		struct imap_uid_set set;
+		if (imap_uid_set_parse(r->vanished, &set) < 0)
+			return error_set(err, ERR_FOLDER, "%s: bad VANISHED set", f->remote);
+		for (size_t i = 0; i < fc->n_base; i++)
+			if (imap_uid_set_contains(&set, f->premote[i].uid))
+				f->premote[i].uid = 0;
+		imap_uid_set_free(&set);
+		return 0;
+	}
+	if (r->type != IMAP_U_FETCH || !(r->fetch.have & IMAP_FETCH_UID))
+		return 0;
+	const struct imap_fetch *ft = &r->fetch;
+	ssize_t k = remote_find(f, fc->n_base, ft->uid);
+	struct plan_remote_msg *m;
+	if (k >= 0) {
+		m = &f->premote[k];
+	} else {
+		m = remote_add(f, ft->uid);
+		k = (ssize_t)f->n_remote - 1;
+	}
+	if (ft->have & IMAP_FETCH_FLAGS) {
+		free(f->keywords[k]);
+		m->flags = sync_flags_from_imap(&ft->flags, &f->keywords[k]);
+	}
+	if (ft->have & IMAP_FETCH_SIZE)
+		m->size = ft->size;
+	if (ft->have & IMAP_FETCH_INTERNALDATE)
+		m->date = (int64_t)ft->date;
+	return 0;
+}
+
+/* Without QRESYNC, expunges since the last sync show as UIDs missing
+ * from a UID SEARCH of the whole folder. */
+static int drop_expunged(struct folder_run *f, size_t n_base, struct error *err)
+{
+	uint32_t *uids = NULL;
+	size_t n = 0;
+	int r = imap_uid_search(f->e->imap, "ALL", &uids, &n, err);
+	if (r < 0)
+		return r;
+	/* Both ascending: one merge pass. */
+	size_t j = 0;
+	for (size_t i = 0; i < n_base; i++) {
+		while (j < n && uids[j] < f->premote[i].uid)
+			j++;
+		if (j == n || uids[j] != f->premote[i].uid)
+			f->premote[i].uid = 0;
+	}
+	free(uids);
+	return 0;
+}
+
+int sync_server_view(struct folder_run *f, struct error *err)
+{
+	struct engine *e = f->e;
+	const struct imap_mailbox *mb = &f->mb;
+	f->view_modseq = mb->highestmodseq;
+	bool known = f->sf.uidvalidity != 0 && f->sf.uidvalidity == mb->uidvalidity;
+	static const char items[] = "UID FLAGS RFC822.SIZE INTERNALDATE";
+
+	if (known && e->condstore && f->sf.highestmodseq && mb->highestmodseq) {
+		size_t on_server = 0;
+		for (size_t i = 0; i < f->msgs.n; i++)
+			on_server += f->msgs.msgs[i].uid != 0;
+		remote_from_state(f);
+		if (mb->highestmodseq == f->sf.highestmodseq &&
+		    mb->uidnext == f->sf.uidnext && mb->exists == on_server)
+			return 0; /* nothing changed: no FETCH at all */
+		struct fetch_ctx fc = {f, f->n_remote};
+		struct imap_cmd_cb cb = {.untagged = on_fetch, .ctx = &fc};
+		int r = imap_uid_fetch(e->imap, "1:*", items, f->sf.highestmodseq,
+				       e->qresync, &cb, err);
+		if (r == 0 && !e->qresync)
+			r = drop_expunged(f, fc.n_base, err);
+		if (r < 0)
+			return r;
+		remote_compact(f);
+		remote_sort(f);
+		return 0;
+	}
+	if (mb->exists == 0)
+		return 0;
+	struct fetch_ctx fc = {f, 0};
+	struct imap_cmd_cb cb = {.untagged = on_fetch, .ctx = &fc};
+	int r = imap_uid_fetch(e->imap, "1:*", items, 0, false, &cb, err);
+	if (r < 0)
+		return r;
+	remote_sort(f);
+	/* A server that answers one UID twice is broken; the planner would
+	 * refuse the view, so say it here with the folder's name. */
+	for (size_t i = 1; i < f->n_remote; i++)
+		if (f->premote[i].uid == f->premote[i - 1].uid)
+			return error_set(err, ERR_FOLDER, "%s: the server sent UID %u twice",
+					 f->remote, f->premote[i].uid);
+	return 0;
+}
+
+/* ---- the Maildir ----------------------------------------------------- */
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int sync_local_view(struct folder_run *f, struct error *err)
+{
+	bool any_stamp = f->sf.stamp.new_ns || f->sf.stamp.cur_ns;
+	if (f->sf.id && any_stamp) {
+		int u = maildir_unchanged(f->path, &f->sf.stamp, err);
+		if (u < 0)
+			return u;
+		if (u == 1) {
+			/* Not read: the files are as the state remembers them. */
+			f->plocal = xcalloc(f->msgs.n ? f->msgs.n : 1, sizeof(*f->plocal));
+			for (size_t i = 0; i < f->msgs.n; i++) {
+				const struct state_msg *s = &f->msgs.msgs[i];
+				if (s->local)
+					f->plocal[f->n_local++] = (struct plan_local_msg){
+						.name = s->local, .flags = s->local_flags,
+						.size = s->size, .date = s->internal_date};
+			}
+			return 0;
+		}
+	}
+	int r = maildir_scan(f->path, &f->scan, err);
+	if (r < 0)
+		return r;
+	f->scanned = true;
+
+	/* Files the state knows need nothing more; new ones are stat()ed
+	 * for max_size and max_age, and for the upload's date. */
+	const char **known = xcalloc(f->msgs.n ? f->msgs.n : 1, sizeof(*known));
+	size_t n_known = 0;
+	for (size_t i = 0; i < f->msgs.n; i++)
+		if (f->msgs.msgs[i].local)
+			known[n_known++] = f->msgs.msgs[i].local;
+	qsort(known, n_known, sizeof(*known), cmp_str);
+
+	f->plocal = xcalloc(f->scan.n ? f->scan.n : 1, sizeof(*f->plocal));
+	for (size_t i = 0; i < f->scan.n; i++) {
+		const struct maildir_entry *me = &f->scan.entries[i];
+		struct plan_local_msg *l = &f->plocal[f->n_local++];
+		l->name = me->unique;
+		l->flags = me->flags;
+		if (bsearch(&me->unique, known, n_known, sizeof(*known), cmp_str))
+			continue;
+		char *file = xasprintf("%s/%s/%s", f->path,
+				       me->sub == MAILDIR_NEW ? "new" : "cur", me->name);
+		struct stat st;
+		if (stat(file, &st) == 0) {
+			l->size = (uint64_t)st.st_size;
+			l->date = st.st_mtim.tv_sec;
+		}
+		free(file);
+	}
+	free(known);
+	return 0;
+}
+
+void sync_views_release(struct folder_run *f)
+{
+	state_msgs_release(&f->msgs);
+	free(f->pstate);
+	for (size_t i = 0; i < f->n_remote; i++)
+		free(f->keywords[i]);
+	free(f->keywords);
+	free(f->premote);
+	maildir_scan_release(&f->scan);
+	free(f->plocal);
+	f->pstate = NULL;
+	f->keywords = NULL;
+	f->premote = NULL;
+	f->plocal = NULL;
+	f->n_remote = f->cap_remote = f->n_local = 0;
+}
