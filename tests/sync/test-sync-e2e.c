@@ -1,0 +1,314 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The sync against a real Dovecot: every non-move row of SPEC.md section
+ * 4, the settings that stop changes from travelling, the guards, and a
+ * second run that must change nothing.  The server is read with doveadm
+ * and the Maildir with plain file access, never with tidemail's own code.
+ * The whole group runs twice: with CONDSTORE/QRESYNC and without.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "state.h"
+#include "world.h"
+
+static struct harness_opts group_opts;
+static unsigned folder_seq;
+
+static int setup(void **state)
+{
+	struct harness *h = xcalloc(1, sizeof(*h));
+	*state = h;
+	if (!harness_available())
+		return 0;
+	struct error err = ERROR_INIT;
+	if (harness_start(h, &group_opts, &err) < 0) {
+		fprintf(stderr, "%s\n", err.msg);
+		error_clear(&err);
+		return -1;
+	}
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	harness_stop(*state);
+	free(*state);
+	return 0;
+}
+
+static struct world *new_world(void **state, const char *extra)
+{
+	struct harness *h = *state;
+	if (!h->pid)
+		skip();
+	char *folder = xasprintf("T%u", ++folder_seq);
+	struct world *w = world_new(h, folder, extra);
+	free(folder);
+	return w;
+}
+
+/* Row: new on the server -> downloaded, with its flags. */
+static void new_server_messages_come_down(void **state)
+{
+	struct world *w = new_world(state, NULL);
+	server_add(w, "a", NULL);
+	server_add(w, "b", "\\Seen \\Flagged");
+	world_sync_ok(w);
+	assert_int_equal(w->rep.counts.downloaded, 2);
+	assert_sides(w, "a: b:FS");
+	/* An unseen message lands in new/, a seen one in cur/. */
+	char *newdir = xasprintf("%s/new", w->path);
+	struct stat st;
+	assert_int_equal(stat(newdir, &st), 0);
+	free(newdir);
+	world_assert_quiet(w);
+	world_free(w);
+}
+
+/* Row: new local file -> APPEND with its flags and date. */
+static void new_local_files_go_up(void **state)
+{
+	struct world *w = new_world(state, NULL);
+	local_add(w, "c", "S");
+	local_add(w, "d", "");
+	world_sync_ok(w);
+	assert_int_equal(w->rep.counts.uploaded, 2);
+	assert_sides(w, "c:S d:");
+	/* INTERNALDATE follows the file's mtime (1700000000 in the name is
+	 * not used; the mtime is now, so just check the server has one). */
+	world_assert_quiet(w);
+	world_free(w);
+}
+
+/* Row: flags changed on both sides -> merged flag by flag. */
+static void flag_changes_merge(void **state)
+{
+	struct world *w = new_world(state, NULL);
+	server_add(w, "a", "\\Seen");
+	server_add(w, "b", NULL);
+	server_add(w, "c", NULL);
+	world_sync_ok(w);
+	server_flags(w, "a", "\\Seen \\Flagged");  /* server adds F */
+	local_flags(w, "a", "RS");                 /* file adds R */
+	server_flags(w, "b", "\\Answered");        /* server only */
+	local_flags(w, "c", "T");                  /* file only: \Deleted is a flag */
+	world_sync_ok(w);
+	assert_sides(w, "a:FRS b:R c:T");
+	world_assert_quiet(w);
+	world_free(w);
+}
+
+/* Row: expunged on the server -> the file goes, even if its flags changed. */
+static void server_expunge_removes_files(void **state)
+{
+	struct world *w = new_world(state, NULL);
+	server_add(w, "a", NULL);
+	server_add(w, "b", NULL);
+	server_add(w, "keep", NULL);
+	world_sync_ok(w);
+	local_flags(w, "b", "F");
+	server_expunge(w, "a");
+	server_expunge(w, "b");
+	world_sync_ok(w);
+	assert_int_equal(w->rep.counts.deleted_local, 2);
+	assert_sides(w, "keep:");
+	world_assert_quiet(w);
+	world_free(w);
+}
+
+/* Row: file removed -> \Deleted + UID EXPUNGE, even if server flags changed. */
+static void removed_files_are_expunged(void **state)
+{
+	struct world *w = new_world(state, NULL);
+	server_add(w, "a", NULL);
+	server_add(w, "b", NULL);
+	server_add(w, "keep", "\\Deleted");
+	world_sync_ok(w);
+	server_flags(w, "b", "\\Flagged");
+	local_remove(w, "a");
+	local_remove(w, "b");
+	world_sync_ok(w);
+	assert_int_equal(w->rep.counts.deleted_remote, 2);
+	/* Only those two: "keep" carries \Deleted but is not expunged. */
+	assert_sides(w, "keep:T");
+	world_assert_quiet(w);
+	world_free(w);
+}
+
+/* Row: gone on both sides -> forgotten, nothing else happens. */
+static void gone_on_both_sides(void **state)
+{
+	struct world *w = new_world(state, NULL);
+	server_add(w, "a", NULL);
+	world_sync_ok(w);
+	server_expunge(w, "a");
+	local_remove(w, "a");
+	world_sync_ok(w);
+	assert_sides(w, "");
+	world_assert_quiet(w);
+	world_free(w);
+}
+
+/* A folder that exists only locally is created on the server. */
+static void local_folder_is_created_on_the_server(void **state)
+{
+	struct world *w = new_world(state, NULL);
+	struct error err = ERROR_INIT;
+	assert_int_equal(harness_mailbox_delete(w->h, NULL, w->folder, &err), 0);
+	local_add(w, "x", "S");
+	world_sync_ok(w);
+	assert_int_equal(w->rep.counts.folders_created, 1);
+	assert_sides(w, "x:S");
+	world_assert_quiet(w);
+	world_free(w);
+}
+
+/* direction: pull -> nothing goes up, and nothing is copied again later. */
+static void direction_pull(void **state)
+{
+	struct world *w = new_world(state, "    sync: {direction: pull}\n");
+	server_add(w, "a", NULL);
+	world_sync_ok(w);
+	local_add(w, "mine", "");
+	local_flags(w, "a", "S");
+	server_add(w, "b", NULL);
+	world_sync_ok(w);
+	assert_server(w, "a: b:");
+	assert_local(w, "a:S b: mine:");
+	world_assert_quiet(w);
+	world_free(w);
+}
+
+/* delete: none -> removals stay where they happened, and are not undone. */
+static void delete_none(void **state)
+{
+	struct world *w = new_world(state, "    sync: {delete: none}\n");
+	server_add(w, "a", NULL);
+	server_add(w, "b", NULL);
+	world_sync_ok(w);
+	local_remove(w, "a");
+	server_expunge(w, "b");
+	world_sync_ok(w);
+	assert_server(w, "a:");
+	assert_local(w, "b:");
+	world_assert_quiet(w);
+	assert_server(w, "a:");
+	assert_local(w, "b:");
+	world_free(w);
+}
+
+/* max_delete: removing most files of a folder is refused until --force. */
+static void max_delete_guard(void **state)
+{
+	struct world *w = new_world(state, NULL);
+	char name[8];
+	for (int i = 0; i < 12; i++) {
+		snprintf(name, sizeof(name), "m%02d", i);
+		server_add(w, name, NULL);
+	}
+	world_sync_ok(w);
+	for (int i = 0; i < 7; i++) {
+		snprintf(name, sizeof(name), "m%02d", i);
+		local_remove(w, name);
+	}
+	assert_int_equal(world_sync(w, NULL), 0);
+	assert_int_equal(w->rep.folders_refused, 1);
+	char *server = server_view(w);
+	assert_int_equal(strlen(server), strlen("m00: ") * 12 - 1);
+	free(server);
+	struct sync_opts force = {.force = true};
+	assert_int_equal(world_sync(w, &force), 0);
+	assert_int_equal(w->rep.folders_refused, 0);
+	assert_int_equal(w->rep.counts.deleted_remote, 7);
+	assert_sides(w, "m07: m08: m09: m10: m11:");
+	world_assert_quiet(w);
+	world_free(w);
+}
+
+/* --dry-run changes nothing on either side. */
+static void dry_run_changes_nothing(void **state)
+{
+	struct world *w = new_world(state, NULL);
+	server_add(w, "a", NULL);
+	world_sync_ok(w);
+	server_add(w, "b", NULL);
+	local_add(w, "c", "");
+	local_flags(w, "a", "S");
+	struct sync_opts dry = {.dry_run = true};
+	assert_int_equal(world_sync(w, &dry), 0);
+	assert_server(w, "a: b:");
+	assert_local(w, "a:S c:");
+	world_sync_ok(w);
+	assert_sides(w, "a:S b: c:");
+	world_free(w);
+}
+
+/* A local root that went missing (an unmounted disk) refuses the account. */
+static void missing_root_is_refused(void **state)
+{
+	struct world *w = new_world(state, NULL);
+	server_add(w, "a", NULL);
+	world_sync_ok(w);
+	char *moved = xasprintf("%s.away", w->root);
+	assert_int_equal(rename(w->root, moved), 0);
+	assert_true(world_sync(w, NULL) < 0);
+	assert_non_null(strstr(w->err.msg, "is missing (an unmounted disk?)"));
+	assert_false(w->rep.connect_failed);
+	assert_server(w, "a:");
+	assert_int_equal(rename(moved, w->root), 0);
+	free(moved);
+	world_assert_quiet(w);
+	world_free(w);
+}
+
+/* A second run while one holds the account's lock exits at once. */
+static void locked_account(void **state)
+{
+	struct world *w = new_world(state, NULL);
+	world_sync_ok(w);
+	char *path = xasprintf("%s/t.db.lock", w->cfg.state_dir);
+	struct state_lock *lock;
+	struct error err = ERROR_INIT;
+	assert_int_equal(state_lock_acquire(path, &lock, &err), 0);
+	assert_int_equal(world_sync(w, NULL), SYNC_LOCKED);
+	state_lock_release(lock);
+	free(path);
+	world_sync_ok(w);
+	world_free(w);
+}
+
+#define TESTS                                                                 \
+	cmocka_unit_test(new_server_messages_come_down),                      \
+	cmocka_unit_test(new_local_files_go_up),                              \
+	cmocka_unit_test(flag_changes_merge),                                 \
+	cmocka_unit_test(server_expunge_removes_files),                       \
+	cmocka_unit_test(removed_files_are_expunged),                         \
+	cmocka_unit_test(gone_on_both_sides),                                 \
+	cmocka_unit_test(local_folder_is_created_on_the_server),              \
+	cmocka_unit_test(direction_pull),                                     \
+	cmocka_unit_test(delete_none),                                        \
+	cmocka_unit_test(max_delete_guard),                                   \
+	cmocka_unit_test(dry_run_changes_nothing),                            \
+	cmocka_unit_test(missing_root_is_refused),                            \
+	cmocka_unit_test(locked_account)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {TESTS};
+	int failed = cmocka_run_group_tests_name("sync with CONDSTORE/QRESYNC", tests,
+						 setup, teardown);
+	group_opts.no_condstore = true;
+	failed += cmocka_run_group_tests_name("sync without CONDSTORE/QRESYNC", tests,
+					      setup, teardown);
+	return failed;
+}

@@ -1,0 +1,385 @@
+/* SPDX-License-Identifier: MIT */
+#include "world.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "maildir.h"
+#include "util.h"
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path) < 0 ? -1 : 0;
+}
+
+static void die_on(int r, struct error *err)
+{
+	if (r < 0)
+		fail_msg("%s", err->msg ? err->msg : "failed");
+}
+
+struct world *world_new(struct harness *h, const char *folder, const char *extra)
+{
+	struct world *w = xcalloc(1, sizeof(*w));
+	w->h = h;
+	w->dir = xstrdup("/tmp/tm-sync-XXXXXX");
+	assert_non_null(mkdtemp(w->dir));
+	w->root = xasprintf("%s/Mail", w->dir);
+	w->folder = xstrdup(folder);
+	w->path = xasprintf("%s/%s", w->root, folder);
+	char *yaml = xasprintf(
+		"state_dir: %s/state\n"
+		"accounts:\n"
+		"  t:\n"
+		"    remote: {host: %s, port: %u, ca_file: %s, user: %s, password: \"%s\"}\n"
+		"    local: {path: %s}\n"
+		"    folders: {include: [\"%s\"]}\n"
+		"%s",
+		w->dir, h->host, h->imaps_port, h->ca_file, h->user, h->password,
+		w->root, folder, extra ? extra : "");
+	struct config_env env = {"/root", NULL, NULL};
+	struct error err = ERROR_INIT;
+	die_on(config_load_string(&w->cfg, "world.yaml", yaml, strlen(yaml), &env, &err),
+	       &err);
+	free(yaml);
+	die_on(harness_mailbox_create(h, NULL, folder, &err), &err);
+	return w;
+}
+
+void world_free(struct world *w)
+{
+	struct error err = ERROR_INIT;
+	harness_mailbox_delete(w->h, NULL, w->folder, &err);
+	error_clear(&err);
+	error_clear(&w->err);
+	nftw(w->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	config_free(&w->cfg);
+	free(w->dir);
+	free(w->root);
+	free(w->folder);
+	free(w->path);
+	free(w);
+}
+
+int world_sync(struct world *w, const struct sync_opts *o)
+{
+	static const struct sync_opts none;
+	error_clear(&w->err);
+	return sync_account(&w->cfg, &w->cfg.accounts[0], o ? o : &none, &w->rep,
+			    &w->err);
+}
+
+void world_sync_ok(struct world *w)
+{
+	int r = world_sync(w, NULL);
+	if (r != 0)
+		fail_msg("sync: %d %s", r, w->err.msg ? w->err.msg : "");
+	if (w->rep.folders_failed || w->rep.folders_refused)
+		fail_msg("sync: %zu folders failed, %zu refused", w->rep.folders_failed,
+			 w->rep.folders_refused);
+}
+
+void world_assert_quiet(struct world *w)
+{
+	world_sync_ok(w);
+	const struct sync_counts *c = &w->rep.counts;
+	if (c->downloaded || c->uploaded || c->local_flags || c->remote_flags ||
+	    c->deleted_local || c->deleted_remote || c->folders_created)
+		fail_msg("a second sync changed things: %zu down %zu up %zu/%zu flags "
+			 "%zu/%zu deleted %zu folders", c->downloaded, c->uploaded,
+			 c->local_flags, c->remote_flags, c->deleted_local,
+			 c->deleted_remote, c->folders_created);
+}
+
+/* ---- the server -------------------------------------------------------- */
+
+static char *message(const char *name)
+{
+	return xasprintf("From: tester@example.org\r\nMessage-ID: <%s@test>\r\n"
+			 "Subject: %s\r\n\r\nThis is message %s.\r\n", name, name, name);
+}
+
+uint32_t server_add(struct world *w, const char *name, const char *flags)
+{
+	struct error err = ERROR_INIT;
+	char *msg = message(name);
+	uint32_t uid = 0;
+	die_on(harness_save(w->h, NULL, w->folder, msg, &uid, &err), &err);
+	free(msg);
+	if (flags && *flags)
+		die_on(harness_flags(w->h, NULL, w->folder, uid, HARNESS_FLAGS_REPLACE,
+				     flags, &err), &err);
+	return uid;
+}
+
+static uint32_t server_uid(struct world *w, const char *name)
+{
+	struct error err = ERROR_INIT;
+	uint32_t *uids;
+	size_t n;
+	char *id = xasprintf("<%s@test>", name);
+	die_on(harness_search(w->h, NULL, w->folder, &uids, &n, &err, "HEADER",
+			      "Message-ID", id, NULL), &err);
+	free(id);
+	if (n != 1)
+		fail_msg("%zu messages named %s on the server", n, name);
+	uint32_t uid = uids[0];
+	free(uids);
+	return uid;
+}
+
+void server_flags(struct world *w, const char *name, const char *flags)
+{
+	struct error err = ERROR_INIT;
+	die_on(harness_flags(w->h, NULL, w->folder, server_uid(w, name),
+			     HARNESS_FLAGS_REPLACE, flags, &err), &err);
+}
+
+void server_expunge(struct world *w, const char *name)
+{
+	struct error err = ERROR_INIT;
+	die_on(harness_expunge(w->h, NULL, w->folder, server_uid(w, name), &err), &err);
+}
+
+static unsigned letters_bits(const char *letters)
+{
+	unsigned bits = 0;
+	for (const char *p = letters; *p; p++)
+		bits |= maildir_flag_from_letter(*p);
+	return bits;
+}
+
+static void bits_letters(unsigned bits, struct buf *b)
+{
+	for (unsigned bit = 1; bit <= MAILDIR_FLAGS_ALL; bit <<= 1)
+		if (bits & bit)
+			buf_addc(b, maildir_flag_letter(bit));
+}
+
+static unsigned imap_bits(const char *flags)
+{
+	static const struct {
+		const char *name;
+		unsigned bit;
+	} map[] = {
+		{"\\Draft", MAILDIR_FLAG_DRAFT}, {"\\Flagged", MAILDIR_FLAG_FLAGGED},
+		{"$Forwarded", MAILDIR_FLAG_PASSED}, {"\\Answered", MAILDIR_FLAG_REPLIED},
+		{"\\Seen", MAILDIR_FLAG_SEEN}, {"\\Deleted", MAILDIR_FLAG_TRASHED},
+	};
+	unsigned bits = 0;
+	for (const char *p = flags ? flags : ""; *p;) {
+		size_t len = strcspn(p, " ");
+		for (size_t i = 0; i < UTIL_ARRAY_LEN(map); i++)
+			if (strlen(map[i].name) == len && !strncmp(map[i].name, p, len))
+				bits |= map[i].bit;
+		p += len;
+		p += strspn(p, " ");
+	}
+	return bits;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* "a:S b:" from name/bits pairs. */
+static char *join_sorted(char **items, size_t n)
+{
+	qsort(items, n, sizeof(*items), cmp_str);
+	struct buf b = BUF_INIT(BUF_UNLIMITED);
+	for (size_t i = 0; i < n; i++) {
+		buf_addf(&b, "%s%s", i ? " " : "", items[i]);
+		free(items[i]);
+	}
+	free(items);
+	return buf_detach(&b, NULL);
+}
+
+/* "<a@test>" -> "a"; anything else as it is. */
+static char *name_of(const char *msgid)
+{
+	size_t n = msgid ? strlen(msgid) : 0;
+	if (n > 7 && msgid[0] == '<' && !strcmp(msgid + n - 6, "@test>"))
+		return xstrndup(msgid + 1, n - 7);
+	return xstrdup(msgid ? msgid : "?");
+}
+
+char *server_view(struct world *w)
+{
+	struct error err = ERROR_INIT;
+	struct harness_msg *msgs;
+	size_t n;
+	die_on(harness_fetch(w->h, NULL, w->folder, "hdr.message-id", &msgs, &n, &err),
+	       &err);
+	char **items = xcalloc(n ? n : 1, sizeof(*items));
+	for (size_t i = 0; i < n; i++) {
+		const char *id = harness_record_get(&msgs[i].fields, "hdr.message-id");
+		char *name = name_of(id);
+		struct buf b = BUF_INIT(BUF_UNLIMITED);
+		buf_addf(&b, "%s:", name);
+		bits_letters(imap_bits(msgs[i].flags), &b);
+		items[i] = buf_detach(&b, NULL);
+		free(name);
+	}
+	harness_msgs_free(msgs, n);
+	return join_sorted(items, n);
+}
+
+/* ---- the Maildir ------------------------------------------------------- */
+
+static char *file_msgid(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		fail_msg("cannot read %s", path);
+	char line[1024];
+	char *id = NULL;
+	while (!id && fgets(line, sizeof(line), f)) {
+		if (line[0] == '\r' || line[0] == '\n')
+			break;
+		if (!strncasecmp(line, "Message-ID: ", 12))
+			id = xstrndup(line + 12, strcspn(line + 12, "\r\n"));
+	}
+	fclose(f);
+	return id;
+}
+
+/* Calls fn(path, name, entry) for each message file of the folder. */
+static void each_file(struct world *w,
+		      void (*fn)(struct world *, const char *, const char *,
+				 const struct maildir_entry *, void *),
+		      void *ctx)
+{
+	struct maildir_scan scan;
+	struct error err = ERROR_INIT;
+	die_on(maildir_scan(w->path, &scan, &err), &err);
+	for (size_t i = 0; i < scan.n; i++) {
+		const struct maildir_entry *e = &scan.entries[i];
+		char *path = xasprintf("%s/%s/%s", w->path,
+				       e->sub == MAILDIR_NEW ? "new" : "cur", e->name);
+		char *id = file_msgid(path);
+		char *name = name_of(id);
+		fn(w, path, name, e, ctx);
+		free(name);
+		free(id);
+		free(path);
+	}
+	maildir_scan_release(&scan);
+}
+
+struct collect {
+	char **items;
+	size_t n;
+};
+
+static void collect_one(struct world *w, const char *path, const char *name,
+			const struct maildir_entry *e, void *ctx)
+{
+	struct collect *c = ctx;
+	struct buf b = BUF_INIT(BUF_UNLIMITED);
+	buf_addf(&b, "%s:", name);
+	bits_letters(e->flags, &b);
+	c->items = xrealloc(c->items, (c->n + 1) * sizeof(*c->items));
+	c->items[c->n++] = buf_detach(&b, NULL);
+}
+
+char *local_view(struct world *w)
+{
+	struct stat st;
+	if (stat(w->path, &st) < 0)
+		return xstrdup("(no folder)");
+	struct collect c = {NULL, 0};
+	each_file(w, collect_one, &c);
+	return join_sorted(c.items ? c.items : xcalloc(1, sizeof(char *)), c.n);
+}
+
+void local_add(struct world *w, const char *name, const char *letters)
+{
+	struct error err = ERROR_INIT;
+	die_on(maildir_folder_create(w->path, &err), &err);
+	char *file = xasprintf("%s/cur/1700000000.%s.testhost:2,%s", w->path, name, letters);
+	FILE *f = fopen(file, "w");
+	assert_non_null(f);
+	/* Local mail readers write LF line ends. */
+	fprintf(f, "From: tester@example.org\nMessage-ID: <%s@test>\nSubject: %s\n\n"
+		   "This is message %s.\n", name, name, name);
+	fclose(f);
+	free(file);
+}
+
+struct change {
+	const char *name;
+	const char *letters; /* NULL: remove */
+	bool done;
+};
+
+static void change_one(struct world *w, const char *path, const char *name,
+		       const struct maildir_entry *e, void *ctx)
+{
+	struct change *c = ctx;
+	if (strcmp(name, c->name))
+		return;
+	if (c->done)
+		fail_msg("%s is in the Maildir twice", name);
+	c->done = true;
+	if (!c->letters) {
+		assert_int_equal(unlink(path), 0);
+		return;
+	}
+	char *to = xasprintf("%s/cur/%s:2,", w->path, e->unique);
+	struct buf b = BUF_INIT(BUF_UNLIMITED);
+	buf_adds(&b, to);
+	bits_letters(letters_bits(c->letters), &b);
+	assert_int_equal(rename(path, b.data), 0);
+	buf_release(&b);
+	free(to);
+}
+
+void local_flags(struct world *w, const char *name, const char *letters)
+{
+	struct change c = {name, letters, false};
+	each_file(w, change_one, &c);
+	if (!c.done)
+		fail_msg("no local file for %s", name);
+}
+
+void local_remove(struct world *w, const char *name)
+{
+	struct change c = {name, NULL, false};
+	each_file(w, change_one, &c);
+	if (!c.done)
+		fail_msg("no local file for %s", name);
+}
+
+void assert_server(struct world *w, const char *want)
+{
+	char *s = server_view(w);
+	if (strcmp(s, want))
+		fail_msg("server is \"%s\", want \"%s\"", s, want);
+	free(s);
+}
+
+void assert_local(struct world *w, const char *want)
+{
+	char *s = local_view(w);
+	if (strcmp(s, want))
+		fail_msg("Maildir is \"%s\", want \"%s\"", s, want);
+	free(s);
+}
+
+void assert_sides(struct world *w, const char *want)
+{
+	assert_server(w, want);
+	assert_local(w, want);
+}

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A small world for end-to-end sync tests: a folder on the harness
+ * Dovecot (one per test, so tests share a server), a fresh Maildir root
+ * and state directory, a config pointing at them, and helpers that change
+ * and read each side without tidemail's code: doveadm for the server, plain
+ * files for the Maildir.
+ *
+ * Messages are named: the message "a" has Message-ID <a@test> and Subject
+ * a, so that sides are compared by name: "a:S b:" is a with \Seen and b
+ * without flags.  Failures fail the running cmocka test.
+ */
+#ifndef TIDEMAIL_TESTS_SYNC_WORLD_H
+#define TIDEMAIL_TESTS_SYNC_WORLD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "harness.h"
+#include "sync.h"
+
+struct world {
+	struct harness *h;
+	char *dir;        /* root of this world's local files */
+	char *root;       /* dir/Mail: the account's local root */
+	char *folder;     /* the remote folder under test */
+	char *path;       /* its local folder */
+	struct config cfg;
+	struct sync_report rep;
+	struct error err; /* of the last sync */
+};
+
+/* A world for folder, with extra YAML lines for the account (e.g.
+ * "    sync: {delete: none}\n"), or NULL. */
+struct world *world_new(struct harness *h, const char *folder, const char *extra);
+void world_free(struct world *w);
+
+/* Runs a sync in this process; returns sync_account's result. */
+int world_sync(struct world *w, const struct sync_opts *o);
+/* Runs a sync and asserts it went through with every folder synced. */
+void world_sync_ok(struct world *w);
+/* Asserts that a sync now changes nothing on either side. */
+void world_assert_quiet(struct world *w);
+
+/* The server side. flags as IMAP writes them ("\\Seen \\Flagged"). */
+uint32_t server_add(struct world *w, const char *name, const char *flags);
+void server_flags(struct world *w, const char *name, const char *flags);
+void server_expunge(struct world *w, const char *name);
+/* "a:S b:" sorted by name, flags as Maildir letters. */
+char *server_view(struct world *w);
+
+/* The local side; flags as Maildir letters ("FS"). */
+void local_add(struct world *w, const char *name, const char *letters);
+void local_flags(struct world *w, const char *name, const char *letters);
+void local_remove(struct world *w, const char *name);
+char *local_view(struct world *w);
+
+/* Asserts both sides are exactly want ("a:S b:"). */
+void assert_sides(struct world *w, const char *want);
+void assert_server(struct world *w, const char *want);
+void assert_local(struct world *w, const char *want);
+
+#endif
