@@ -127,6 +127,10 @@ static void remote_from_state(struct folder_run *f)
 struct fetch_ctx {
 	struct folder_run *f;
 	size_t n_base;  /* entries before the fetch, sorted by UID */
+	/* VANISHED sets, applied once the fetch is over: marking entries
+	 * while FETCHes still come would unsort what they are looked up in. */
+	struct imap_uid_set *vanished;
+	size_t n_vanished;
 };
 
 static int on_fetch(void *ctx, const struct imap_response *r, struct error *err)
@@ -140,10 +144,9 @@ static int on_fetch(void *ctx, const struct imap_response *r, struct error *err)
 		struct imap_uid_set set;
 		if (imap_uid_set_parse(r->vanished, &set) < 0)
 			return error_set(err, ERR_FOLDER, "%s: bad VANISHED set", f->remote);
-		for (size_t i = 0; i < fc->n_base; i++)
-			if (imap_uid_set_contains(&set, f->premote[i].uid))
-				f->premote[i].uid = 0;
-		imap_uid_set_free(&set);
+		fc->vanished = xrealloc(fc->vanished,
+					(fc->n_vanished + 1) * sizeof(*fc->vanished));
+		fc->vanished[fc->n_vanished++] = set;
 		return 0;
 	}
 	if (r->type != IMAP_U_FETCH || !(r->fetch.have & IMAP_FETCH_UID))
@@ -205,10 +208,17 @@ int sync_server_view(struct folder_run *f, struct error *err)
 		if (mb->highestmodseq == f->sf.highestmodseq &&
 		    mb->uidnext == f->sf.uidnext && mb->exists == on_server)
 			return 0; /* nothing changed: no FETCH at all */
-		struct fetch_ctx fc = {f, f->n_remote};
+		struct fetch_ctx fc = {f, f->n_remote, NULL, 0};
 		struct imap_cmd_cb cb = {.untagged = on_fetch, .ctx = &fc};
 		int r = imap_uid_fetch(e->imap, "1:*", items, f->sf.highestmodseq,
 				       e->qresync, &cb, err);
+		for (size_t v = 0; v < fc.n_vanished; v++) {
+			for (size_t i = 0; r == 0 && i < fc.n_base; i++)
+				if (imap_uid_set_contains(&fc.vanished[v], f->premote[i].uid))
+					f->premote[i].uid = 0;
+			imap_uid_set_free(&fc.vanished[v]);
+		}
+		free(fc.vanished);
 		if (r == 0 && !e->qresync)
 			r = drop_expunged(f, fc.n_base, err);
 		if (r < 0)
@@ -219,7 +229,7 @@ int sync_server_view(struct folder_run *f, struct error *err)
 	}
 	if (mb->exists == 0)
 		return 0;
-	struct fetch_ctx fc = {f, 0};
+	struct fetch_ctx fc = {f, 0, NULL, 0};
 	struct imap_cmd_cb cb = {.untagged = on_fetch, .ctx = &fc};
 	int r = imap_uid_fetch(e->imap, "1:*", items, 0, false, &cb, err);
 	if (r < 0)

@@ -71,12 +71,30 @@ void world_free(struct world *w)
 	free(w);
 }
 
+/* Folder failures are reported as events; keep the last one. */
+static void on_event(void *ctx, enum sync_event ev, const char *folder,
+		     const char *text, const struct sync_counts *counts)
+{
+	struct world *w = ctx;
+	if (ev == SYNC_EV_FOLDER_FAILED || ev == SYNC_EV_FOLDER_REFUSED)
+		error_set(&w->err, ERR_FOLDER, "%s: %s", folder ? folder : "", text);
+}
+
 int world_sync(struct world *w, const struct sync_opts *o)
 {
-	static const struct sync_opts none;
+	struct sync_opts opts = {0};
+	if (o)
+		opts = *o;
+	opts.event = on_event;
+	opts.event_ctx = w;
 	error_clear(&w->err);
-	return sync_account(&w->cfg, &w->cfg.accounts[0], o ? o : &none, &w->rep,
-			    &w->err);
+	struct error err = ERROR_INIT;
+	int r = sync_account(&w->cfg, &w->cfg.accounts[0], &opts, &w->rep, &err);
+	if (r != 0) {
+		error_clear(&w->err);
+		w->err = err;
+	}
+	return r;
 }
 
 void world_sync_ok(struct world *w)
@@ -85,8 +103,8 @@ void world_sync_ok(struct world *w)
 	if (r != 0)
 		fail_msg("sync: %d %s", r, w->err.msg ? w->err.msg : "");
 	if (w->rep.folders_failed || w->rep.folders_refused)
-		fail_msg("sync: %zu folders failed, %zu refused", w->rep.folders_failed,
-			 w->rep.folders_refused);
+		fail_msg("sync: %zu folders failed, %zu refused: %s", w->rep.folders_failed,
+			 w->rep.folders_refused, w->err.msg ? w->err.msg : "");
 }
 
 void world_assert_quiet(struct world *w)
