@@ -46,8 +46,48 @@ enum side_presence {
 	ON_DISK = 1 << 1,
 };
 
+static bool has_intents(const struct engine *e, const char *remote)
+{
+	for (size_t i = 0; i < e->n_intents; i++)
+		if (e->intents[i].folder && !strcmp(e->intents[i].folder, remote))
+			return true;
+	return false;
+}
+
+/*
+ * With LIST-STATUS the folder list already says whether the server side
+ * moved: same UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ and message count as the
+ * state.  If the Maildir did not change either, the folder costs nothing:
+ * not even a SELECT.
+ */
+static int unchanged_everywhere(struct folder_run *f, const struct imap_folder *rf,
+				struct error *err)
+{
+	struct engine *e = f->e;
+	const unsigned need = IMAP_STATUS_MESSAGES | IMAP_STATUS_UIDNEXT |
+			      IMAP_STATUS_UIDVALIDITY | IMAP_STATUS_HIGHESTMODSEQ;
+	if (!rf || (rf->counts.have & need) != need || !e->condstore || !f->sf.id ||
+	    !f->sf.highestmodseq || f->sf.uidvalidity != rf->counts.uidvalidity ||
+	    f->sf.uidnext != rf->counts.uidnext || f->sf.highestmodseq != rf->counts.highestmodseq ||
+	    has_intents(e, f->remote))
+		return 0;
+	if (!f->sf.stamp.new_ns && !f->sf.stamp.cur_ns)
+		return 0;
+	int u = maildir_unchanged(f->path, &f->sf.stamp, err);
+	if (u != 1)
+		return u;
+	int r = sync_state_view(f, err);
+	if (r < 0)
+		return r;
+	size_t on_server = 0;
+	for (size_t i = 0; i < f->msgs.n; i++)
+		on_server += f->msgs.msgs[i].uid != 0;
+	return on_server == rf->counts.messages;
+}
+
 static int sync_folder(struct engine *e, const char *remote, const char *wire,
-		       const char *rel, unsigned present, struct error *err)
+		       const char *rel, unsigned present,
+		       const struct imap_folder *rf, struct error *err)
 {
 	struct folder_run f = {.e = e, .remote = remote, .wire = wire};
 	f.path = maildir_folder_path(&e->tree, rel);
@@ -55,6 +95,14 @@ static int sync_folder(struct engine *e, const char *remote, const char *wire,
 	if (r < 0)
 		goto out;
 	sync_emit(e, SYNC_EV_FOLDER_START, remote, NULL, NULL);
+	if (present == (ON_SERVER | ON_DISK) && !e->o->dry_run) {
+		r = unchanged_everywhere(&f, rf, err);
+		if (r != 0) {
+			e->rep->folders_synced += r > 0;
+			r = r > 0 ? 0 : r;
+			goto out;
+		}
+	}
 
 	if (present & ON_SERVER) {
 		struct imap_select_opts so = {.condstore = e->condstore};
@@ -285,7 +333,7 @@ static int sync_pair(struct engine *e, const struct pair *p, struct error *err)
 			present |= ON_SERVER;
 	}
 	if (r == 0)
-		r = sync_folder(e, p->name, wire, rel, present, err);
+		r = sync_folder(e, p->name, wire, rel, present, p->rf, err);
 out:
 	free(rel);
 	free(wire);
