@@ -401,3 +401,76 @@ void assert_sides(struct world *w, const char *want)
 	assert_server(w, want);
 	assert_local(w, want);
 }
+
+/* ---- bulk --------------------------------------------------------------- */
+
+void server_bulk(struct world *w, const char *prefix, unsigned n)
+{
+	/* Dovecot's Maildir++ layout below the user's home. */
+	char *dir = xasprintf("%s/%s/Maildir/.%s", w->h->mail_dir, w->h->user, w->folder);
+	char *newdir = xasprintf("%s/new", dir);
+	struct error err = ERROR_INIT;
+	/* The mailbox exists (world_new), so the directories do. */
+	for (unsigned i = 0; i < n; i++) {
+		char *path = xasprintf("%s/1700000000.M%uP1.bulk", newdir, i);
+		FILE *f = fopen(path, "w");
+		if (!f)
+			fail_msg("cannot write %s", path);
+		fprintf(f, "From: bulk@example.org\r\nMessage-ID: <%s%u@test>\r\n"
+			   "Subject: %s%u\r\n\r\nBulk message %u, with a little body text "
+			   "to make it look like mail.\r\n", prefix, i, prefix, i, i);
+		fclose(f);
+		if (chown(path, w->h->mail_uid, w->h->mail_gid) < 0)
+			fail_msg("chown %s", path);
+		free(path);
+	}
+	die_on(harness_doveadm(w->h, NULL, NULL, &err, "force-resync", "-u", w->h->user,
+			       w->folder, NULL), &err);
+	free(newdir);
+	free(dir);
+}
+
+static void count_names(const char *view, char ***names_r, size_t *n_r)
+{
+	size_t n = 0, cap = 0;
+	char **names = NULL;
+	for (const char *p = view; *p;) {
+		size_t len = strcspn(p, ":");
+		names = xgrow(names, sizeof(*names), n + 1, &cap);
+		names[n++] = xstrndup(p, len);
+		p += strcspn(p, " ");
+		p += strspn(p, " ");
+	}
+	*names_r = names;
+	*n_r = n;
+}
+
+void assert_same_names(struct world *w, unsigned want)
+{
+	char *sv = server_view(w), *lv = local_view(w);
+	char **sn, **ln;
+	size_t ns, nl;
+	count_names(sv, &sn, &ns);
+	count_names(lv, &ln, &nl);
+	/* Views are sorted by name: a duplicate sits next to its twin. */
+	size_t dup_s = 0, dup_l = 0;
+	for (size_t i = 1; i < ns; i++)
+		dup_s += !strcmp(sn[i], sn[i - 1]);
+	for (size_t i = 1; i < nl; i++)
+		dup_l += !strcmp(ln[i], ln[i - 1]);
+	bool same = ns == nl;
+	for (size_t i = 0; same && i < ns; i++)
+		same = !strcmp(sn[i], ln[i]);
+	for (size_t i = 0; i < ns; i++)
+		free(sn[i]);
+	for (size_t i = 0; i < nl; i++)
+		free(ln[i]);
+	free(sn);
+	free(ln);
+	free(sv);
+	free(lv);
+	if (ns != want || nl != want || dup_s || dup_l || !same)
+		fail_msg("server %zu messages (%zu duplicated), Maildir %zu (%zu "
+			 "duplicated), same names: %s; want %u each", ns, dup_s, nl,
+			 dup_l, same ? "yes" : "no", want);
+}

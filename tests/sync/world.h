@@ -50,6 +50,14 @@ void server_expunge(struct world *w, const char *name);
 /* "a:S b:" sorted by name, flags as Maildir letters. */
 char *server_view(struct world *w);
 
+/* Puts n messages named prefix0, prefix1... straight into the server's
+ * Maildir (much faster than one doveadm save each) and has Dovecot index
+ * them. */
+void server_bulk(struct world *w, const char *prefix, unsigned n);
+/* How many messages each side holds, and whether each name is there
+ * exactly once on both sides (no loss, no duplicate). */
+void assert_same_names(struct world *w, unsigned want);
+
 /* The local side; flags as Maildir letters ("FS"). */
 void local_add(struct world *w, const char *name, const char *letters);
 void local_flags(struct world *w, const char *name, const char *letters);
