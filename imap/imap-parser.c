@@ -156,14 +156,18 @@ static size_t line_room(const struct imap_parser *p)
 	return p->lim.line_max - p->line_len + 2;
 }
 
+static int too_long(struct imap_parser *p, struct error *err)
+{
+	return fail(p, err, "a line longer than %zu bytes", p->lim.line_max);
+}
+
 /* A token scanner reached the end of what it may look at without finding
  * the token's end: either the line is too long or we need more input. */
 static int short_or_long(struct imap_parser *p, size_t avail,
 			 struct error *err)
 {
 	if (avail >= line_room(p))
-		return fail(p, err, "a line longer than %zu bytes",
-			    p->lim.line_max);
+		return too_long(p, err);
 	return STEP_MORE;
 }
 
@@ -408,6 +412,8 @@ static int parse_literal_header(struct imap_parser *p, const char *s,
 		return fail(p, err, "a literal size not followed by CRLF");
 	if (p->frames[0].n == 0)
 		return fail(p, err, "a literal in place of a tag");
+	if (p->line_len + i + 1 > p->lim.line_max)
+		return too_long(p, err);
 
 	const char *section = body_section(p);
 	if (section) {
@@ -516,6 +522,12 @@ static int end_line(struct imap_parser *p, size_t crlf, struct error *err)
 
 static int parse_token(struct imap_parser *p, struct error *err)
 {
+	/* The scanners look up to 2 bytes past line_max (for the CRLF),
+	 * and ' ', '(' and ')' take a byte unchecked: a line that went
+	 * past the limit that way is caught here, before its next token.
+	 * Without this a line of one-byte tokens could grow unchecked. */
+	if (p->line_len > p->lim.line_max)
+		return too_long(p, err);
 	size_t avail = p->in.len - p->pos;
 	if (avail == 0)
 		return STEP_MORE;
@@ -591,6 +603,8 @@ static int parse_text(struct imap_parser *p, struct error *err)
 		len--;
 		crlf = 2;
 	}
+	if (p->line_len + len > p->lim.line_max)
+		return too_long(p, err);
 	if (memchr(s, '\0', len) || memchr(s, '\r', len))
 		return fail(p, err, "a control character in response text");
 	/* The text is one copy of bytes we hold: charge it like a token. */

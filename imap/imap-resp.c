@@ -115,6 +115,14 @@ enum imap_status imap_status_word(const struct imap_arg *a)
 	return IMAP_STATUS_NONE;
 }
 
+/* A string the caller will take as a C string (a name, a flag, a
+ * date): a literal with a NUL in it would be cut short there, so it is
+ * refused.  Body values keep their length and may hold NULs. */
+static bool is_text(const struct imap_arg *a)
+{
+	return imap_arg_is_string(a) && !memchr(a->str, '\0', a->len);
+}
+
 static int bad(struct error *err, const char *what)
 {
 	return error_set(err, ERR_ACCOUNT, "IMAP server sent a malformed %s",
@@ -129,7 +137,7 @@ static int strings_of(struct imap_arena *a, const struct imap_arg *v,
 	out->v = imap_arena_alloc(a, (n ? n : 1) * sizeof(*out->v));
 	out->n = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (!imap_arg_is_string(&v[i]))
+		if (!is_text(&v[i]))
 			return bad(err, what);
 		out->v[out->n++] = v[i].str;
 	}
@@ -301,14 +309,14 @@ static int fetch_item(struct imap_arena *a, struct imap_fetch *f,
 			return bad(err, "FETCH RFC822.SIZE");
 		f->have |= IMAP_FETCH_SIZE;
 	} else if (strcasecmp(k, "INTERNALDATE") == 0) {
-		if (!imap_arg_is_string(val)
+		if (!is_text(val)
 		    || !imap_parse_date(val->str, &f->date))
 			return bad(err, "FETCH INTERNALDATE");
 		f->internaldate = val->str;
 		f->have |= IMAP_FETCH_INTERNALDATE;
 	} else if (strcasecmp(k, "EMAILID") == 0) {
 		if (val->type != IMAP_ARG_LIST || val->len != 1
-		    || !imap_arg_is_string(&val->list[0]))
+		    || !is_text(&val->list[0]))
 			return bad(err, "FETCH EMAILID");
 		f->emailid = val->list[0].str;
 		f->have |= IMAP_FETCH_EMAILID;
@@ -362,11 +370,11 @@ static int interpret_list(struct imap_arena *a, struct imap_response *r,
 		return bad(err, "LIST");
 	if (v[2].type == IMAP_ARG_NIL)
 		r->list.delim = '\0';
-	else if (imap_arg_is_string(&v[2]) && v[2].len == 1)
+	else if (is_text(&v[2]) && v[2].len == 1)
 		r->list.delim = v[2].str[0];
 	else
 		return bad(err, "LIST delimiter");
-	if (!imap_arg_is_string(&v[3]))
+	if (!is_text(&v[3]))
 		return bad(err, "LIST mailbox");
 	r->list.mailbox = v[3].str;
 	return 0;
@@ -386,7 +394,7 @@ static int interpret_status(struct imap_response *r, struct error *err)
 		{"HIGHESTMODSEQ", IMAP_STATUS_HIGHESTMODSEQ},
 	};
 	struct imap_mbox_status *st = &r->mbox_status;
-	if (r->n_args != 3 || !imap_arg_is_string(&r->args[1])
+	if (r->n_args != 3 || !is_text(&r->args[1])
 	    || r->args[2].type != IMAP_ARG_LIST || r->args[2].len % 2)
 		return bad(err, "STATUS");
 	st->mailbox = r->args[1].str;
@@ -445,7 +453,7 @@ static int interpret_esearch(struct imap_response *r, struct error *err)
 	const struct imap_arg *v = r->args;
 	if (i < r->n_args && v[i].type == IMAP_ARG_LIST) {
 		if (v[i].len != 2 || !imap_arg_is_atom(&v[i].list[0], "TAG")
-		    || !imap_arg_is_string(&v[i].list[1]))
+		    || !is_text(&v[i].list[1]))
 			return bad(err, "ESEARCH correlator");
 		e->tag = v[i].list[1].str;
 		i++;
@@ -540,12 +548,12 @@ static int interpret_namespace(struct imap_response *r, struct error *err)
 		return 0;
 	if (p->type != IMAP_ARG_LIST || p->len == 0
 	    || p->list[0].type != IMAP_ARG_LIST || p->list[0].len < 2
-	    || !imap_arg_is_string(&p->list[0].list[0]))
+	    || !is_text(&p->list[0].list[0]))
 		return bad(err, "NAMESPACE");
 	const struct imap_arg *d = &p->list[0].list[1];
 	r->ns.present = true;
 	r->ns.prefix = p->list[0].list[0].str;
-	if (imap_arg_is_string(d) && d->len == 1)
+	if (is_text(d) && d->len == 1)
 		r->ns.delim = d->str[0];
 	else if (d->type != IMAP_ARG_NIL)
 		return bad(err, "NAMESPACE delimiter");

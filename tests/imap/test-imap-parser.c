@@ -14,182 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "imap-dump.h"
 #include "imap-parser.h"
-
-/* ---- rendering parsed responses as text ------------------------------ */
-
-static void dump_strings(struct buf *b, const struct imap_strings *s)
-{
-	buf_addc(b, '[');
-	for (size_t i = 0; i < s->n; i++)
-		buf_addf(b, "%s%s", i ? "," : "", s->v[i]);
-	buf_addc(b, ']');
-}
-
-static const char *const code_names[] = {
-	"NONE",	     "ALERT",	   "CAPABILITY", "PERMANENTFLAGS",
-	"UIDVALIDITY", "UIDNEXT",  "UNSEEN",	 "HIGHESTMODSEQ",
-	"NOMODSEQ",    "APPENDUID", "COPYUID",	 "CLOSED",
-	"TRYCREATE",   "READ-ONLY", "READ-WRITE", "MODIFIED",
-	"OTHER",
-};
-
-static void dump_code(struct buf *b, const struct imap_resp_code *c)
-{
-	if (c->type == IMAP_CODE_NONE)
-		return;
-	buf_addf(b, " [%s", code_names[c->type]);
-	switch (c->type) {
-	case IMAP_CODE_UIDVALIDITY:
-	case IMAP_CODE_UIDNEXT:
-	case IMAP_CODE_UNSEEN:
-	case IMAP_CODE_HIGHESTMODSEQ:
-		buf_addf(b, " %llu", (unsigned long long)c->num);
-		break;
-	case IMAP_CODE_APPENDUID:
-		buf_addf(b, " %u %s", c->uidvalidity, c->uids);
-		break;
-	case IMAP_CODE_COPYUID:
-		buf_addf(b, " %u %s>%s", c->uidvalidity, c->src_uids, c->uids);
-		break;
-	case IMAP_CODE_MODIFIED:
-		buf_addf(b, " %s", c->uids);
-		break;
-	case IMAP_CODE_CAPABILITY:
-	case IMAP_CODE_PERMANENTFLAGS:
-		buf_addc(b, ' ');
-		dump_strings(b, &c->list);
-		break;
-	case IMAP_CODE_OTHER:
-		buf_addf(b, " %s|%s", c->name, c->args);
-		break;
-	default:
-		break;
-	}
-	buf_addc(b, ']');
-}
-
-static const char *const status_names[] = {
-	"NONE", "OK", "NO", "BAD", "PREAUTH", "BYE",
-};
-
-static void dump_fetch(struct buf *b, const struct imap_fetch *f)
-{
-	buf_addf(b, "FETCH %u", f->seq);
-	if (f->have & IMAP_FETCH_UID)
-		buf_addf(b, " uid=%u", f->uid);
-	if (f->have & IMAP_FETCH_FLAGS) {
-		buf_adds(b, " flags=");
-		dump_strings(b, &f->flags);
-	}
-	if (f->have & IMAP_FETCH_MODSEQ)
-		buf_addf(b, " modseq=%llu", (unsigned long long)f->modseq);
-	if (f->have & IMAP_FETCH_SIZE)
-		buf_addf(b, " size=%llu", (unsigned long long)f->size);
-	if (f->have & IMAP_FETCH_INTERNALDATE)
-		buf_addf(b, " date=%lld", (long long)f->date);
-	if (f->have & IMAP_FETCH_EMAILID)
-		buf_addf(b, " emailid=%s", f->emailid);
-	for (size_t i = 0; i < f->n_bodies; i++) {
-		const struct imap_fetch_body *x = &f->bodies[i];
-		buf_addf(b, " %s=", x->section);
-		if (x->nil)
-			buf_adds(b, "NIL");
-		else if (x->streamed)
-			buf_addf(b, "<streamed %llu>",
-				 (unsigned long long)x->size);
-		else
-			buf_addf(b, "'%s'", x->data);
-	}
-}
-
-static void dump_untagged(struct buf *b, const struct imap_response *r)
-{
-	switch (r->type) {
-	case IMAP_U_STATE:
-		buf_addf(b, "* %s", status_names[r->status]);
-		dump_code(b, &r->code);
-		buf_addf(b, " '%s'", r->text);
-		break;
-	case IMAP_U_CAPABILITY:
-	case IMAP_U_ENABLED:
-	case IMAP_U_FLAGS:
-		buf_addf(b, "* %s ", r->args[0].str);
-		dump_strings(b, &r->strings);
-		break;
-	case IMAP_U_LIST:
-	case IMAP_U_LSUB:
-		buf_addf(b, "* %s ", r->type == IMAP_U_LIST ? "LIST" : "LSUB");
-		dump_strings(b, &r->list.attrs);
-		buf_addf(b, " delim=%c mailbox='%s'",
-			 r->list.delim ? r->list.delim : '0', r->list.mailbox);
-		break;
-	case IMAP_U_STATUS: {
-		const struct imap_mbox_status *s = &r->mbox_status;
-		buf_addf(b, "* STATUS '%s' have=%u messages=%u uidnext=%u "
-			    "uidvalidity=%u unseen=%u recent=%u hms=%llu",
-			 s->mailbox, s->have, s->messages, s->uidnext,
-			 s->uidvalidity, s->unseen, s->recent,
-			 (unsigned long long)s->highestmodseq);
-		break;
-	}
-	case IMAP_U_SEARCH:
-		buf_adds(b, "* SEARCH");
-		for (size_t i = 0; i < r->search.n; i++)
-			buf_addf(b, " %u", r->search.nums[i]);
-		if (r->search.have_modseq)
-			buf_addf(b, " modseq=%llu",
-				 (unsigned long long)r->search.modseq);
-		break;
-	case IMAP_U_ESEARCH: {
-		const struct imap_esearch *e = &r->esearch;
-		buf_addf(b, "* ESEARCH tag=%s uid=%d have=%u min=%u max=%u "
-			    "count=%u all=%s modseq=%llu",
-			 e->tag ? e->tag : "-", e->uid, e->have, e->min, e->max,
-			 e->count, e->all ? e->all : "-",
-			 (unsigned long long)e->modseq);
-		break;
-	}
-	case IMAP_U_NAMESPACE:
-		buf_addf(b, "* NAMESPACE present=%d prefix='%s' delim=%c",
-			 r->ns.present, r->ns.prefix ? r->ns.prefix : "-",
-			 r->ns.delim ? r->ns.delim : '0');
-		break;
-	case IMAP_U_EXISTS:
-	case IMAP_U_RECENT:
-	case IMAP_U_EXPUNGE:
-		buf_addf(b, "* %u %s", r->number, r->args[1].str);
-		break;
-	case IMAP_U_FETCH:
-		buf_adds(b, "* ");
-		dump_fetch(b, &r->fetch);
-		break;
-	case IMAP_U_VANISHED:
-		buf_addf(b, "* VANISHED earlier=%d %s", r->vanished_earlier,
-			 r->vanished);
-		break;
-	default:
-		buf_addf(b, "* %s ", r->type == IMAP_U_ID ? "ID" : "OTHER");
-		imap_args_render(b, r->args, r->n_args, true);
-		break;
-	}
-}
-
-static void dump(struct buf *b, const struct imap_response *r)
-{
-	if (r->kind == IMAP_RESP_CONTINUE) {
-		buf_adds(b, "+");
-		dump_code(b, &r->code);
-		buf_addf(b, " '%s'", r->text);
-	} else if (r->kind == IMAP_RESP_TAGGED) {
-		buf_addf(b, "%s %s", r->tag, status_names[r->status]);
-		dump_code(b, &r->code);
-		buf_addf(b, " '%s'", r->text);
-	} else {
-		dump_untagged(b, r);
-	}
-	buf_addc(b, '\n');
-}
 
 /* ---- driving the parser ----------------------------------------------- */
 
@@ -228,7 +54,7 @@ static char *run(const char *in, size_t len, size_t step,
 		r = imap_parser_feed(p, in + off, n, &err);
 		const struct imap_response *resp;
 		while (r >= 0 && (r = imap_parser_next(p, &resp, &err)) > 0)
-			dump(&out, resp);
+			imap_dump_response(&out, resp);
 	}
 	if (r < 0)
 		buf_addf(&out, "ERROR: %s", err.msg);
@@ -474,6 +300,26 @@ static void limits_are_enforced(void **state)
 	/* A literal restarts the line count. */
 	check_limits_error(&lim, "* XX {3}\r\nabc 0123456789012345\r\n",
 			   "* OTHER XX {3}abc 0123456789012345\n");
+	/* Exactly line_max bytes before the CRLF (or LF) is still fine,
+	 * one more is not, whatever the tokens are made of. */
+	check_limits_error(&lim, "* XX 012345678901234\r\n",
+			   "* OTHER XX 012345678901234\n");
+	check_limits_error(&lim, "* OK 012345678901234\n",
+			   "* OK '012345678901234'\n");
+	static const char *const too_long[] = {
+		"* XX 0123456789012345\r\n",
+		"* OK 0123456789012345\n",
+		"* XX a a a a a a a a a a a a a a a a a a\r\n",
+		"* XX () () () () () () () () () () ()\r\n",
+		"* XX (a) (b) (c) (d) (e) (f)",
+		"* XX 01234567890123 {3}\r\nabc\r\n",
+	};
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(too_long); i++)
+		check_limits_error(&lim, too_long[i],
+				   "ERROR: IMAP server sent a line longer than "
+				   "20 bytes");
+	check_limits_error(&lim, "* XX 0123456789 {3}\r\nabc\r\n",
+			   "* OTHER XX 0123456789 {3}abc\n");
 
 	lim = default_limits;
 	lim.literal_max = 100;
@@ -530,7 +376,6 @@ static void garbage_is_refused(void **state)
 		{"* XX ~x\r\n", "'~' not followed by '{'"},
 		{"* XX BODY[a\r\n", "an unclosed '[' in \"BODY[a\""},
 		{"* XX a\rb\r\n", "a CR not followed by LF"},
-		{"* OK a\0b\r\n", "a control character in response text"},
 		{"* 3 EXISTS 4\r\n", "a malformed EXISTS"},
 		{"* 0 EXPUNGE\r\n", "a malformed EXPUNGE"},
 		{"* 1 FETCH UID 3\r\n", "a malformed FETCH"},
@@ -568,14 +413,44 @@ static void garbage_is_refused(void **state)
 	for (size_t i = 0; i < UTIL_ARRAY_LEN(cases); i++) {
 		char *want = xasprintf("ERROR: IMAP server sent %s",
 				       cases[i].want);
-		size_t len = strlen(cases[i].in);
-		/* The one case with an embedded NUL. */
-		if (strcmp(cases[i].in, "* OK a") == 0)
-			len = 10;
-		check_full(cases[i].in, len, &default_limits, false, want,
-			   NULL);
+		check_full(cases[i].in, strlen(cases[i].in), &default_limits,
+			   false, want, NULL);
 		free(want);
 	}
+}
+
+/* A NUL is never part of a name or of text: the callers take those as C
+ * strings, and "INBOX\0x" would read as INBOX. */
+static void nul_is_refused(void **state)
+{
+#define WITH_LEN(s) s, sizeof(s) - 1
+	static const struct {
+		const char *in;
+		size_t len;
+		const char *want;
+	} cases[] = {
+		{WITH_LEN("* OK a\0b\r\n"), "a control character in response text"},
+		{WITH_LEN("* LIST () \"/\" \"a\0b\"\r\n"),
+		 "a NUL inside a quoted string"},
+		{WITH_LEN("* LIST () \"/\" {3}\r\na\0b\r\n"),
+		 "a malformed LIST mailbox"},
+		{WITH_LEN("* STATUS {3}\r\na\0b (MESSAGES 1)\r\n"),
+		 "a malformed STATUS"},
+		{WITH_LEN("* CAPABILITY IMAP4rev1 {1}\r\n\0\r\n"),
+		 "a malformed CAPABILITY"},
+	};
+#undef WITH_LEN
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(cases); i++) {
+		char *want = xasprintf("ERROR: IMAP server sent %s",
+				       cases[i].want);
+		check_full(cases[i].in, cases[i].len, &default_limits, false,
+			   want, NULL);
+		free(want);
+	}
+	/* A body value keeps its length and may hold NULs. */
+	static const char body[] = "* 1 FETCH (BODY[] {3}\r\na\0b)\r\n";
+	check_full(body, sizeof(body) - 1, &default_limits, false,
+		   "* FETCH 1 BODY[]='a'\n", NULL);
 }
 
 static void error_is_sticky(void **state)
@@ -654,6 +529,7 @@ int main(void)
 		cmocka_unit_test(input_stopping_short),
 		cmocka_unit_test(limits_are_enforced),
 		cmocka_unit_test(garbage_is_refused),
+		cmocka_unit_test(nul_is_refused),
 		cmocka_unit_test(error_is_sticky),
 		cmocka_unit_test(sink_failure_stops_the_parser),
 		cmocka_unit_test(feed_ceiling),
