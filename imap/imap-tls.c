@@ -6,6 +6,7 @@
 #include "imap-conn-private.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <gnutls/abstract.h>
 #include <gnutls/crypto.h>
@@ -56,9 +57,14 @@ static int verify_fail(struct imap_conn *conn, const char *host,
 		return error_set(err, ERR_ACCOUNT,
 				 "%s: certificate for %s not accepted",
 				 conn->peer, host);
+	/* GnuTLS ends each reason with ". " (and may count its NUL), which
+	 * would leave a space at the end of our one-line message. */
+	size_t len = out.size;
+	while (len > 0 && (isspace(out.data[len - 1]) || !out.data[len - 1]))
+		len--;
 	int r = error_set(err, ERR_ACCOUNT,
 			  "%s: certificate for %s not accepted: %.*s",
-			  conn->peer, host, (int)out.size, (char *)out.data);
+			  conn->peer, host, (int)len, (char *)out.data);
 	gnutls_free(out.data);
 	return r;
 }

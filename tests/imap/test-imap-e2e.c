@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,41 +152,61 @@ static void check_over_starttls(void **state)
 	imap_check_result_free(&res);
 }
 
-static void expect_failure(const struct imap_options *o, const char *want)
+/* The error must contain want; with at_end, end with it exactly. */
+static void expect_failure_at(const struct imap_options *o, const char *want,
+			      bool at_end)
 {
 	struct imap_check_result res;
 	struct error err = ERROR_INIT;
 	assert_int_equal(imap_check(o, &res, &err), -ERR_ACCOUNT);
 	assert_int_equal(err.reach, ERR_ACCOUNT);
-	if (!strstr(err.msg, want))
-		fail_msg("error \"%s\" does not say \"%s\"", err.msg, want);
+	const char *at = strstr(err.msg, want);
+	if (!at || (at_end && strcmp(at, want) != 0))
+		fail_msg("error \"%s\" does not %s \"%s\"", err.msg,
+			 at_end ? "end with" : "say", want);
+	/* One line, nothing dangling after it. */
+	size_t len = strlen(err.msg);
+	assert_true(len > 0);
+	assert_null(strchr(err.msg, '\n'));
+	assert_false(isspace((unsigned char)err.msg[len - 1]));
 	assert_null(res.caps);
 	assert_null(res.folders);
 	error_clear(&err);
+}
+
+static void expect_failure(const struct imap_options *o, const char *want)
+{
+	expect_failure_at(o, want, false);
 }
 
 static void untrusted_certificate_is_refused(void **state)
 {
 	struct imap_options o = opts_for(IMAP_TLS_IMPLICIT);
 	o.ca_file = NULL;
-	expect_failure(&o, "certificate for 127.0.0.1 not accepted: The "
-			   "certificate is NOT trusted.");
+	expect_failure_at(&o, "certificate for 127.0.0.1 not accepted: The "
+			      "certificate is NOT trusted. The certificate "
+			      "issuer is unknown.",
+			  true);
 	o = opts_for(IMAP_TLS_STARTTLS);
 	o.ca_file = NULL;
-	expect_failure(&o, "certificate for 127.0.0.1 not accepted: The "
-			   "certificate is NOT trusted.");
+	expect_failure_at(&o, "certificate for 127.0.0.1 not accepted: The "
+			      "certificate is NOT trusted. The certificate "
+			      "issuer is unknown.",
+			  true);
 }
 
 static void wrong_host_name_is_refused(void **state)
 {
 	struct imap_options o = opts_for(IMAP_TLS_IMPLICIT);
 	o.host = h.alt_host;
-	expect_failure(&o, "certificate for 127.0.0.2 not accepted: The "
-			   "certificate is NOT trusted. The name in the "
-			   "certificate does not match the expected.");
+	/* GnuTLS's text ends in ". ": the message must not. */
+	expect_failure_at(&o, "certificate for 127.0.0.2 not accepted: The "
+			      "certificate is NOT trusted. The name in the "
+			      "certificate does not match the expected.",
+			  true);
 	o = opts_for(IMAP_TLS_STARTTLS);
 	o.host = h.alt_host;
-	expect_failure(&o, "does not match the expected");
+	expect_failure_at(&o, "does not match the expected.", true);
 }
 
 static void wrong_password_is_refused(void **state)
