@@ -250,8 +250,11 @@ static char *sasl_payload(const struct imap_client *c, enum imap_auth m,
 	return enc;
 }
 
+/* *caps_r tells whether the server's OK listed the capabilities it has
+ * now that we are logged in (RFC 9051 7.1: [CAPABILITY ...] in the
+ * tagged OK); the client has already taken them from it. */
 static int authenticate(struct imap_client *c, enum imap_auth m,
-			struct error *err)
+			bool *caps_r, struct error *err)
 {
 	char *payload = NULL;
 	if (m != IMAP_AUTH_LOGIN && !(payload = sasl_payload(c, m, err)))
@@ -280,14 +283,19 @@ static int authenticate(struct imap_client *c, enum imap_auth m,
 	imap_cmd_end(cmd);
 	char *what = xasprintf("login as %s (%s)", c->user ? c->user : "",
 			       mech_name(m));
-	int r = wait_answer(c, &w, what, NULL, err);
+	struct imap_code_copy code;
+	int r = wait_answer(c, &w, what, &code, err);
 	free(what);
+	if (r == 0) {
+		*caps_r = code.type == IMAP_CODE_CAPABILITY;
+		imap_code_copy_free(&code);
+	}
 	if (r == -ERR_FOLDER)
 		r = error_set(err, ERR_ACCOUNT, "%s", err ? err->msg : "");
 	return r;
 }
 
-static int log_in(struct imap_client *c, struct error *err)
+static int log_in(struct imap_client *c, bool *caps_r, struct error *err)
 {
 	static const enum imap_auth fallback[] = {IMAP_AUTH_PLAIN,
 						  IMAP_AUTH_LOGIN};
@@ -295,7 +303,7 @@ static int log_in(struct imap_client *c, struct error *err)
 	size_t n = c->auth ? c->opts.n_auth : UTIL_ARRAY_LEN(fallback);
 	for (size_t i = 0; i < n; i++)
 		if (mech_offered(c, order[i]))
-			return authenticate(c, order[i], err);
+			return authenticate(c, order[i], caps_r, err);
 	struct buf offered = BUF_INIT(BUF_UNLIMITED);
 	for (size_t i = 0; i < c->n_caps; i++)
 		if (strncasecmp(c->caps[i], "AUTH=", 5) == 0)
@@ -475,12 +483,18 @@ static int session_start(struct imap_client *c, struct error *err)
 	if (o->tls == IMAP_TLS_STARTTLS && (r = starttls(c, preauth, err)) < 0)
 		return r;
 	if (!preauth) {
-		if ((r = log_in(c, err)) < 0)
+		bool caps_in_ok = false;
+		if ((r = log_in(c, &caps_in_ok, err)) < 0)
 			return r;
-		/* Capabilities change at login; the OK may have said. */
-		free_caps(c);
-		if ((r = imap_simple(c, NULL, NULL, err, "CAPABILITY")) < 0)
-			return r;
+		/* Capabilities change at login.  When the OK listed the new
+		 * ones we hold them already; asking again would only cost a
+		 * round trip. */
+		if (!caps_in_ok) {
+			free_caps(c);
+			r = imap_simple(c, NULL, NULL, err, "CAPABILITY");
+			if (r < 0)
+				return r;
+		}
 	}
 	if (o->compress && imap_has_cap(c, "COMPRESS=DEFLATE")
 	    && (r = compress(c, err)) < 0)

@@ -213,6 +213,73 @@ static void login_exact_bytes(void **state)
 	server_done(&f);
 }
 
+/* Connects with o, checks the capabilities (has, then has_not: NULL
+ * ends each list) and logs out. */
+static void connect_check_caps(const struct step *steps, size_t n,
+			       const struct imap_options *extra,
+			       const char *const *has,
+			       const char *const *has_not)
+{
+	struct fake f = serve(steps, n);
+	struct imap_options o = extra ? *extra : opts(&f);
+	o.port = f.port;
+	struct imap_client *c;
+	struct error err = ERROR_INIT;
+	assert_int_equal(imap_connect(&o, &c, &err), 0);
+	for (; *has; has++)
+		if (!imap_has_cap(c, *has))
+			fail_msg("capability %s missing", *has);
+	for (; *has_not; has_not++)
+		if (imap_has_cap(c, *has_not))
+			fail_msg("capability %s kept", *has_not);
+	assert_int_equal(imap_logout(c, &err), 0);
+	imap_close(c);
+	server_done(&f);
+}
+
+static void login_ok_with_capabilities(void **state)
+{
+	/* The OK lists what we may do now: no CAPABILITY command after. */
+	static const struct step plain[] = {
+		SEND("* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN SASL-IR] hi\r\n"),
+		EXPECT("T1 AUTHENTICATE PLAIN AGFsaWNlAHNlY3JldA==\r\n"),
+		SEND("T1 OK [CAPABILITY IMAP4rev1 IDLE MOVE] logged in\r\n"),
+		EXPECT("T2 LOGOUT\r\n"),
+		SEND("* BYE bye\r\nT2 OK\r\n"),
+	};
+	static const char *const after[] = {"IMAP4rev1", "IDLE", "MOVE", NULL};
+	static const char *const before[] = {"AUTH=PLAIN", "SASL-IR", NULL};
+	connect_check_caps(plain, UTIL_ARRAY_LEN(plain), NULL, after, before);
+
+	static const struct step login[] = {
+		SEND("* OK [CAPABILITY IMAP4rev1 IDLE] hi\r\n"),
+		EXPECT("T1 LOGIN alice \"secret\"\r\n"),
+		SEND("T1 OK [CAPABILITY IMAP4rev1 MOVE] logged in\r\n"),
+		EXPECT("T2 LOGOUT\r\n"),
+		SEND("T2 OK\r\n"),
+	};
+	static const char *const moved[] = {"MOVE", NULL};
+	static const char *const idle[] = {"IDLE", NULL};
+	connect_check_caps(login, UTIL_ARRAY_LEN(login), NULL, moved, idle);
+}
+
+static void login_ok_with_other_code(void **state)
+{
+	/* Any other code says nothing about capabilities: ask. */
+	static const struct step steps[] = {
+		SEND("* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN SASL-IR] hi\r\n"),
+		EXPECT("T1 AUTHENTICATE PLAIN AGFsaWNlAHNlY3JldA==\r\n"),
+		SEND("T1 OK [ALERT] password expires soon\r\n"),
+		EXPECT("T2 CAPABILITY\r\n"),
+		SEND("* CAPABILITY IMAP4rev1 MOVE\r\nT2 OK\r\n"),
+		EXPECT("T3 LOGOUT\r\n"),
+		SEND("T3 OK\r\n"),
+	};
+	static const char *const after[] = {"MOVE", NULL};
+	static const char *const before[] = {"SASL-IR", NULL};
+	connect_check_caps(steps, UTIL_ARRAY_LEN(steps), NULL, after, before);
+}
+
 static void sasl_without_initial_response(void **state)
 {
 	static const struct step steps[] = {
@@ -495,6 +562,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(login_exact_bytes),
+		cmocka_unit_test(login_ok_with_capabilities),
+		cmocka_unit_test(login_ok_with_other_code),
 		cmocka_unit_test(sasl_without_initial_response),
 		cmocka_unit_test(truncated_response),
 		cmocka_unit_test(literal_over_the_limit),
