@@ -8,6 +8,8 @@
 #define TIDEMAIL_CMD_H
 
 #include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
 
 #include "config.h"
 #include "util.h"
@@ -43,10 +45,29 @@ int cmd_load_config(const struct cmd_globals *g, struct config *cfg);
 int cmd_select_accounts(const struct config *cfg, int argc, char **argv,
 			const struct config_account ***accounts_r, size_t *n_r);
 
+/* For a command whose only option is --help and whose arguments are
+ * account names: parses argv, loads the config and picks the accounts.
+ * Returns 0 with cfg and *accounts_r filled (the caller frees both), 1
+ * when --help printed usage (exit EXIT_SYNCED), or -1 after printing an
+ * error (exit EXIT_USAGE). */
+int cmd_accounts_from_args(const struct cmd_globals *g, int argc, char **argv,
+			   const char *usage, struct config *cfg,
+			   const struct config_account ***accounts_r, size_t *n_r);
+
 /* Prints "tidemail: " and a formatted line to stderr. */
 void cmd_error(const char *fmt, ...) UTIL_PRINTF(1, 2);
 
 int cmd_check(const struct cmd_globals *g, int argc, char **argv);
 int cmd_sync(const struct cmd_globals *g, int argc, char **argv);
+int cmd_status(const struct cmd_globals *g, int argc, char **argv);
+
+/* tidemail status of one account, printed to out as of now (seconds
+ * since the epoch: a parameter so that tests can fix the clock).  Reads
+ * the state and the Maildir only; problems go to stderr.  Returns
+ * EXIT_SYNCED, or EXIT_PARTIAL when the state or part of the Maildir
+ * could not be read. */
+int cmd_status_account(FILE *out, const struct cmd_globals *g,
+		       const struct config *cfg, const struct config_account *a,
+		       int64_t now);
 
 #endif

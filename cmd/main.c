@@ -19,7 +19,8 @@ static const char usage_text[] =
 	"                        capabilities and folders\n"
 	"  sync   [ACCOUNT[:FOLDER]...] [--dry-run] [--pull | --push] [--force]\n"
 	"                        sync both ways (--dry-run: print the plan only)\n"
-	"  status [ACCOUNT]      (not in this version yet)\n"
+	"  status [ACCOUNT...]   what the state says: folders, counts, last sync,\n"
+	"                        pending local changes (no network)\n"
 	"\n"
 	"options:\n"
 	"  -c, --config FILE     config file (default\n"
@@ -32,58 +33,6 @@ static const char usage_text[] =
 	"exit status: 0 done, 1 some folder failed, 2 usage or config error,\n"
 	"3 could not connect or log in, 75 the account is locked by another run.\n"
 	"The config format is described in tidemail-config(5) and README.md.\n";
-
-void cmd_error(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs("tidemail: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-}
-
-int cmd_load_config(const struct cmd_globals *g, struct config *cfg)
-{
-	struct config_env env;
-	config_env_from_process(&env);
-	char *path = g->config_path ? xstrdup(g->config_path)
-				    : config_default_path(&env);
-	if (!path) {
-		cmd_error("no config file given and $HOME is not set; use -c FILE");
-		return -1;
-	}
-	struct error err = ERROR_INIT;
-	int r = config_load(cfg, path, &env, &err);
-	if (r < 0) {
-		cmd_error("%s", err.msg);
-		error_clear(&err);
-	}
-	free(path);
-	return r;
-}
-
-int cmd_select_accounts(const struct config *cfg, int argc, char **argv,
-			const struct config_account ***accounts_r, size_t *n_r)
-{
-	size_t n = argc > 0 ? (size_t)argc : cfg->n_accounts;
-	const struct config_account **v = xcalloc(n, sizeof(*v));
-	for (size_t i = 0; i < n; i++) {
-		if (argc == 0) {
-			v[i] = &cfg->accounts[i];
-			continue;
-		}
-		v[i] = config_find_account(cfg, argv[i]);
-		if (!v[i]) {
-			cmd_error("%s: no account '%s' in the config", cfg->path, argv[i]);
-			free(v);
-			return -1;
-		}
-	}
-	*accounts_r = v;
-	*n_r = n;
-	return 0;
-}
 
 int main(int argc, char **argv)
 {
@@ -135,10 +84,8 @@ int main(int argc, char **argv)
 		return cmd_check(&g, cargc, cargv);
 	if (!strcmp(command, "sync"))
 		return cmd_sync(&g, cargc, cargv);
-	if (!strcmp(command, "status")) {
-		cmd_error("%s: not available in this version of tidemail yet", command);
-		return EXIT_USAGE;
-	}
+	if (!strcmp(command, "status"))
+		return cmd_status(&g, cargc, cargv);
 	cmd_error("unknown command '%s' (expected check, sync or status; see --help)",
 		  command);
 	return EXIT_USAGE;
