@@ -6,6 +6,7 @@
 #include "sync-private.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,11 +22,17 @@ void sync_step(struct engine *e, const char *step)
 void sync_emit(struct engine *e, enum sync_event ev, const char *folder,
 	       const char *text, const struct sync_counts *counts)
 {
-	if (e->o->event)
-		e->o->event(e->o->event_ctx, ev, folder, text, counts);
+	if (!e->o->event)
+		return;
+	/* Folders may be synced on several threads; one line at a time. */
+	if (e->emit_mu)
+		pthread_mutex_lock(e->emit_mu);
+	e->o->event(e->o->event_ctx, ev, folder, text, counts);
+	if (e->emit_mu)
+		pthread_mutex_unlock(e->emit_mu);
 }
 
-static void counts_add(struct sync_counts *to, const struct sync_counts *c)
+void sync_counts_add(struct sync_counts *to, const struct sync_counts *c)
 {
 	to->downloaded += c->downloaded;
 	to->uploaded += c->uploaded;
@@ -167,7 +174,7 @@ static int sync_folder(struct engine *e, const char *remote, const char *wire,
 	}
 	plan_release(&p);
 out:
-	counts_add(&e->rep->counts, &f.counts);
+	sync_counts_add(&e->rep->counts, &f.counts);
 	if (r == 0)
 		sync_emit(e, SYNC_EV_FOLDER_DONE, remote, NULL, &f.counts);
 	sync_views_release(&f);
@@ -178,13 +185,6 @@ out:
 }
 
 /* ---- folders ----------------------------------------------------------- */
-
-struct pair {
-	const char *name;               /* remote (UTF-8) name */
-	const struct imap_folder *rf;   /* on the server */
-	const struct maildir_folder *lf; /* on disk */
-	const struct state_folder *sf;  /* in the state */
-};
 
 static int cmp_pair(const void *a, const void *b)
 {
@@ -228,7 +228,7 @@ static bool folders_flow(const struct engine *e, enum config_flow way)
 }
 
 /* A folder error spoils that folder only; an account error ends the run. */
-static int folder_failed(struct engine *e, const char *name, int r, struct error *err)
+int sync_folder_failed(struct engine *e, const char *name, int r, struct error *err)
 {
 	if (err->reach == ERR_ACCOUNT)
 		return r;
@@ -289,7 +289,7 @@ static int forget_folder(struct engine *e, const struct state_folder *sf,
 	return state_folder_delete(e->st, sf->id, err);
 }
 
-static int sync_pair(struct engine *e, const struct pair *p, struct error *err)
+int sync_pair(struct engine *e, const struct pair *p, struct error *err)
 {
 	char *rel = NULL, *wire = NULL;
 	unsigned present = 0;
@@ -384,11 +384,8 @@ static int sync_folders(struct engine *e, struct error *err)
 	if (n)
 		qsort(pairs, n, sizeof(*pairs), cmp_pair);
 
-	for (size_t i = 0; i < n && r == 0; i++) {
-		r = sync_pair(e, &pairs[i], err);
-		if (r < 0)
-			r = folder_failed(e, pairs[i].name, r, err);
-	}
+	if (r == 0)
+		r = sync_pairs(e, pairs, n, err);
 out:
 	free(pairs);
 	imap_folders_free(rfs, n_rf);
@@ -431,7 +428,7 @@ static int check_root(struct engine *e, struct error *err)
 	return 0;
 }
 
-static int connect_account(struct engine *e, struct error *err)
+int sync_connect(struct engine *e, struct error *err)
 {
 	char *secret = NULL;
 	int r = account_secret(e->a, &secret, err);
@@ -509,12 +506,12 @@ int sync_account(const struct config *cfg, const struct config_account *a,
 		free(db);
 		return r;
 	}
+	e.db_path = db;
 	r = state_open(db, &e.st, err);
-	free(db);
 	if (r == 0)
 		r = check_root(&e, err);
 	if (r == 0)
-		r = connect_account(&e, err);
+		r = sync_connect(&e, err);
 	if (r == 0 && !o->dry_run)
 		r = state_intent_pending(e.st, &e.intents, &e.n_intents, err);
 	if (r == 0)
@@ -531,5 +528,6 @@ int sync_account(const struct config *cfg, const struct config_account *a,
 	state_intents_free(e.intents, e.n_intents);
 	state_close(e.st);
 	state_lock_release(lock);
+	free(db);
 	return r < 0 ? r : 0;
 }

@@ -3,6 +3,8 @@
 #ifndef TIDEMAIL_SYNC_PRIVATE_H
 #define TIDEMAIL_SYNC_PRIVATE_H
 
+#include <pthread.h>
+
 #include "account.h"
 #include "imap-cmds.h"
 #include "maildir.h"
@@ -10,7 +12,8 @@
 #include "state.h"
 #include "sync.h"
 
-/* One account's run. */
+/* One account's run (one per connection when folders go in parallel:
+ * each has its own connection, state handle and report). */
 struct engine {
 	const struct config *cfg;
 	const struct config_account *a;
@@ -23,6 +26,8 @@ struct engine {
 	struct imap_client *imap;
 	bool condstore, qresync, uidplus;
 	bool root_missing;          /* --dry-run of a first sync: no root yet */
+	const char *db_path;        /* the state file */
+	pthread_mutex_t *emit_mu;   /* serialises events across connections */
 	struct state_intent *intents; /* pending when the run started */
 	size_t n_intents;
 	int64_t now;
@@ -81,7 +86,27 @@ int sync_execute(struct folder_run *f, const struct plan *p, struct error *err);
 /* The text of an action for --dry-run and traces. */
 char *sync_action_text(const struct folder_run *f, const struct plan_action *a);
 
+/* A folder as the three sides know it. */
+struct pair {
+	const char *name;                /* remote (UTF-8) name */
+	const struct imap_folder *rf;    /* on the server */
+	const struct maildir_folder *lf; /* on disk */
+	const struct state_folder *sf;   /* in the state */
+};
+
 /* engine.c */
+int sync_connect(struct engine *e, struct error *err);
+int sync_pair(struct engine *e, const struct pair *p, struct error *err);
+/* Reports a folder's failure and returns 0, or returns r for an account
+ * error (which ends the run). */
+int sync_folder_failed(struct engine *e, const char *name, int r,
+		       struct error *err);
+void sync_counts_add(struct sync_counts *to, const struct sync_counts *c);
+
+/* workers.c: the folders, over up to `connections` connections. */
+int sync_pairs(struct engine *e, const struct pair *pairs, size_t n,
+	       struct error *err);
+
 void sync_step(struct engine *e, const char *step);
 void sync_emit(struct engine *e, enum sync_event ev, const char *folder,
 	       const char *text, const struct sync_counts *counts);

@@ -287,6 +287,39 @@ static void locked_account(void **state)
 	world_free(w);
 }
 
+/* Folders go in parallel over `connections` connections; all converge. */
+static void folders_in_parallel(void **state)
+{
+	struct harness *h = *state;
+	if (!h->pid)
+		skip();
+	char *glob = xasprintf("P%u*", ++folder_seq);
+	struct world *w = world_new(h, glob, "    sync: {max_delete: 100%}\n");
+	struct error err = ERROR_INIT;
+	for (int f = 0; f < 5; f++) {
+		char *folder = xasprintf("P%u-%d", folder_seq, f);
+		assert_int_equal(harness_mailbox_create(h, NULL, folder, &err), 0);
+		for (int i = 0; i < 4; i++) {
+			char *msg = xasprintf("Message-ID: <p%d-%d@test>\r\n\r\nx\r\n", f, i);
+			assert_int_equal(harness_save(h, NULL, folder, msg, NULL, &err), 0);
+			free(msg);
+		}
+		free(folder);
+	}
+	world_sync_ok(w);
+	assert_int_equal(w->rep.folders_synced, 5);
+	assert_int_equal(w->rep.counts.downloaded, 20);
+	assert_int_equal(w->rep.counts.folders_created, 5);
+	world_assert_quiet(w);
+	for (int f = 0; f < 5; f++) {
+		char *folder = xasprintf("P%u-%d", folder_seq, f);
+		assert_int_equal(harness_mailbox_delete(h, NULL, folder, &err), 0);
+		free(folder);
+	}
+	free(glob);
+	world_free(w);
+}
+
 #define TESTS                                                                 \
 	cmocka_unit_test(new_server_messages_come_down),                      \
 	cmocka_unit_test(new_local_files_go_up),                              \
@@ -300,7 +333,8 @@ static void locked_account(void **state)
 	cmocka_unit_test(max_delete_guard),                                   \
 	cmocka_unit_test(dry_run_changes_nothing),                            \
 	cmocka_unit_test(missing_root_is_refused),                            \
-	cmocka_unit_test(locked_account)
+	cmocka_unit_test(locked_account),                                     \
+	cmocka_unit_test(folders_in_parallel)
 
 int main(void)
 {
