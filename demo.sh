@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: MIT
 # The quick-start demo: installs what is missing, builds tidemail, starts a
 # throwaway Dovecot on 127.0.0.1 with a few folders of mail, points a
-# tidemail config at it and runs `tidemail check` against it, then stops the
-# server.  Nothing outside a temporary directory is touched, and no traffic
-# leaves the machine.
+# tidemail config at it, checks it, syncs into a local Maildir, changes
+# something on each side, syncs again, and stops the server.  Nothing
+# outside a temporary directory is touched, and no traffic leaves the
+# machine.
 set -euo pipefail
 cd "$(dirname "$0")"
 . tools/deps.sh
@@ -58,6 +59,39 @@ accounts:
 YAML
 chmod 600 "$demo/config.yaml"
 
+tidemail() { build/cmd/tidemail -c "$demo/config.yaml" "$@"; }
+
 echo "== tidemail check"
-build/cmd/tidemail -c "$demo/config.yaml" check
+tidemail check
+
+echo "== tidemail sync (first run: everything comes down)"
+tidemail -v sync 2>/dev/null | grep -v '^demo: [CS]:' || true
+echo "   $(find "$demo/Mail" -type f -path '*/cur/*' -o -type f -path '*/new/*' | wc -l) files in $demo/Mail"
+
+echo "== a change on each side"
+# Locally: mark one message read (a rename, as a mail reader does), write a
+# new message into Work, delete one from Lists.
+f=$(ls "$demo/Mail/INBOX/new" | head -1)
+mv "$demo/Mail/INBOX/new/$f" "$demo/Mail/INBOX/cur/$f:2,S"
+printf 'From: me@example.com\nTo: team@example.org\nSubject: written offline\nMessage-ID: <offline-1@example.com>\n\nWritten on the train.\n' \
+	>"$demo/Mail/Work/cur/$(date +%s).offline.demo:2,S"
+rm "$demo/Mail/Lists/new/$(ls "$demo/Mail/Lists/new" | head -1)"
+# On the server: a new message arrives and one is flagged.
+printf 'From: boss@example.org\r\nSubject: new on the server\r\nMessage-ID: <server-new@example.org>\r\n\r\nPlease read.\r\n' |
+	doveadm_ save -u "$TM_USER" -m INBOX
+doveadm_ flags add -u "$TM_USER" '\Flagged' mailbox Work/Projects uid 1
+
+echo "== tidemail sync --dry-run (the plan)"
+tidemail sync --dry-run
+
+echo "== tidemail sync"
+tidemail -v sync 2>/dev/null | grep -v '^demo: [CS]:' || true
+
+echo "== the server now (doveadm)"
+for folder in INBOX Work Lists; do
+	printf '   %-8s %s messages\n' "$folder" \
+		"$(doveadm_ -f flow mailbox status -u "$TM_USER" messages "$folder" | sed 's/.*messages=//')"
+done
+echo "== a third run has nothing to do"
+tidemail -v sync 2>/dev/null | tail -1
 echo "== done (the server stops and $demo is removed)"

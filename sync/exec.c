@@ -652,9 +652,10 @@ char *sync_action_text(const struct folder_run *f, const struct plan_action *a)
 		return xasprintf("upload %s (%llu bytes) flags %s", a->name,
 				 (unsigned long long)a->size, lf);
 	case PLAN_REMOTE_FLAGS:
-		return xasprintf("server flags of UID %u: +%s -%s", a->uid, add, rm);
+		return xasprintf("server flags of UID %u:%s%s%s%s", a->uid, *add ? " +" : "",
+				 add, *rm ? " -" : "", rm);
 	case PLAN_LOCAL_FLAGS:
-		return xasprintf("local flags of %s: %s", a->name, lf);
+		return xasprintf("local flags of %s: %s", a->name, *lf ? lf : "none");
 	case PLAN_DELETE_LOCAL:
 		return xasprintf("delete local %s (expunged on the server)", a->name);
 	case PLAN_DELETE_REMOTE:
