@@ -348,6 +348,62 @@ void plan_release(struct plan *p)
 	memset(p, 0, sizeof(*p));
 }
 
+/* ---- folders ----------------------------------------------------------- */
+
+/* Folder changes follow `folders`, within what `direction` allows. */
+static bool folders_pull(const struct plan_settings *s)
+{
+	return pull_ok(s) &&
+	       (s->folders == CONFIG_FLOW_BOTH || s->folders == CONFIG_FLOW_PULL);
+}
+
+static bool folders_push(const struct plan_settings *s)
+{
+	return push_ok(s) &&
+	       (s->folders == CONFIG_FLOW_BOTH || s->folders == CONFIG_FLOW_PUSH);
+}
+
+enum plan_folder_op plan_folder_op(const struct plan_folder_in *in,
+				   const struct plan_settings *s)
+{
+	if (in->remote && in->local)
+		return PLAN_FOLDER_SYNC;
+	if (!in->remote && !in->local)
+		return PLAN_FOLDER_FORGET;
+	if (!in->known) {
+		if (in->remote)
+			return folders_pull(s) ? PLAN_FOLDER_CREATE_LOCAL : PLAN_FOLDER_SKIP;
+		return folders_push(s) ? PLAN_FOLDER_CREATE_REMOTE : PLAN_FOLDER_SKIP;
+	}
+	/* Synced before and now gone from one side: a removal. */
+	bool gone_locally = in->remote;
+	bool may = gone_locally ? folders_push(s) && in->remote_clean
+				: folders_pull(s) && in->local_clean;
+	if (!may)
+		return gone_locally ? PLAN_FOLDER_RESTORE_LOCAL : PLAN_FOLDER_RESTORE_REMOTE;
+	/* A whole folder going is a deletion of all its messages. */
+	if (!s->force && too_many(in->messages, in->messages, s->max_delete))
+		return PLAN_FOLDER_REFUSE;
+	return gone_locally ? PLAN_FOLDER_DELETE_REMOTE : PLAN_FOLDER_DELETE_LOCAL;
+}
+
+const char *plan_folder_op_name(enum plan_folder_op op)
+{
+	switch (op) {
+	case PLAN_FOLDER_SYNC: return "sync";
+	case PLAN_FOLDER_CREATE_LOCAL: return "create local";
+	case PLAN_FOLDER_CREATE_REMOTE: return "create on server";
+	case PLAN_FOLDER_DELETE_REMOTE: return "delete on server";
+	case PLAN_FOLDER_DELETE_LOCAL: return "delete local";
+	case PLAN_FOLDER_RESTORE_LOCAL: return "restore local";
+	case PLAN_FOLDER_RESTORE_REMOTE: return "restore on server";
+	case PLAN_FOLDER_FORGET: return "forget";
+	case PLAN_FOLDER_SKIP: return "skip";
+	case PLAN_FOLDER_REFUSE: return "refuse";
+	}
+	return "?";
+}
+
 const char *plan_op_name(enum plan_op op)
 {
 	switch (op) {

@@ -70,6 +70,7 @@ struct plan_input {
 struct plan_settings {
 	enum config_flow direction;  /* both | pull | push (after --pull/--push) */
 	enum config_flow delete;     /* both | pull | push | none */
+	enum config_flow folders;    /* folder creation and removal */
 	uint64_t max_age;            /* seconds, 0 = none */
 	uint64_t max_size;           /* bytes, 0 = none */
 	unsigned max_delete;         /* percent */
@@ -133,6 +134,43 @@ int plan_folder(const struct plan_input *in, const struct plan_settings *s,
 		struct plan *plan, struct error *err);
 
 void plan_release(struct plan *plan);
+
+/* ---- folders ----------------------------------------------------------- */
+
+/* A folder as the server, the Maildir and the state know it. */
+struct plan_folder_in {
+	bool remote;        /* on the server now */
+	bool local;         /* in the Maildir now */
+	bool known;         /* in the state: synced before */
+	/* For a folder gone from one side: the other side holds nothing the
+	 * state does not (no new message, no flag change).  Only then may
+	 * the removal travel. */
+	bool remote_clean;
+	bool local_clean;
+	size_t messages;    /* the state's messages in it, for the guard */
+};
+
+enum plan_folder_op {
+	PLAN_FOLDER_SYNC,           /* on both sides: sync the messages */
+	PLAN_FOLDER_CREATE_LOCAL,   /* new on the server: make it, then sync */
+	PLAN_FOLDER_CREATE_REMOTE,  /* new locally: CREATE it, then sync */
+	PLAN_FOLDER_DELETE_REMOTE,  /* removed locally: DELETE on the server */
+	PLAN_FOLDER_DELETE_LOCAL,   /* removed on the server: remove locally */
+	/* Removed on one side, but the other holds unsynced mail or a
+	 * setting keeps the removal from travelling: made again where it
+	 * went, and the state forgets its messages there so all of them
+	 * are copied back.  When in doubt, keep. */
+	PLAN_FOLDER_RESTORE_LOCAL,
+	PLAN_FOLDER_RESTORE_REMOTE,
+	PLAN_FOLDER_FORGET,         /* gone on both sides */
+	PLAN_FOLDER_SKIP,           /* on one side only, `folders` says no */
+	PLAN_FOLDER_REFUSE,         /* a removal the max_delete guard stops */
+};
+
+/* The rule for one folder (docs/sync.md, "Folders"). */
+enum plan_folder_op plan_folder_op(const struct plan_folder_in *in,
+				   const struct plan_settings *s);
+const char *plan_folder_op_name(enum plan_folder_op op);
 
 /* "download", "upload", ... for dry runs and traces. */
 const char *plan_op_name(enum plan_op op);

@@ -31,6 +31,7 @@ struct sync_counts {
 	size_t deleted_local, deleted_remote;
 	size_t skipped;             /* max_size / max_age */
 	size_t folders_created;
+	size_t folders_deleted;
 	uint64_t bytes_down, bytes_up; /* message bodies */
 };
 

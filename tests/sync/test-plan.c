@@ -20,6 +20,7 @@
 static const struct plan_settings both = {
 	.direction = CONFIG_FLOW_BOTH,
 	.delete = CONFIG_FLOW_BOTH,
+	.folders = CONFIG_FLOW_BOTH,
 	.max_delete = 50,
 	.now = NOW,
 };
@@ -368,6 +369,78 @@ static void duplicate_keys_are_caller_bugs(void **state)
 	plan_release(&p);
 }
 
+/* ---- folders ----------------------------------------------------------- */
+
+struct folder_case {
+	bool remote, local, known, rclean, lclean;
+	size_t messages;
+	enum config_flow folders, direction;
+	bool force;
+	enum plan_folder_op want;
+};
+
+#define B CONFIG_FLOW_BOTH
+#define PL CONFIG_FLOW_PULL
+#define PU CONFIG_FLOW_PUSH
+#define NO CONFIG_FLOW_NONE
+
+static const struct folder_case folder_cases[] = {
+	/* On both sides, whatever the settings: its messages are synced. */
+	{1, 1, 0, 0, 0, 0, NO, B, 0, PLAN_FOLDER_SYNC},
+	{1, 1, 1, 0, 0, 0, B, PU, 0, PLAN_FOLDER_SYNC},
+	/* New on the server: made locally if folders (and direction) pull. */
+	{1, 0, 0, 0, 0, 0, B, B, 0, PLAN_FOLDER_CREATE_LOCAL},
+	{1, 0, 0, 0, 0, 0, PL, B, 0, PLAN_FOLDER_CREATE_LOCAL},
+	{1, 0, 0, 0, 0, 0, PU, B, 0, PLAN_FOLDER_SKIP},
+	{1, 0, 0, 0, 0, 0, NO, B, 0, PLAN_FOLDER_SKIP},
+	{1, 0, 0, 0, 0, 0, B, PU, 0, PLAN_FOLDER_SKIP},
+	/* New locally: created on the server if folders pushes. */
+	{0, 1, 0, 0, 0, 0, B, B, 0, PLAN_FOLDER_CREATE_REMOTE},
+	{0, 1, 0, 0, 0, 0, PU, B, 0, PLAN_FOLDER_CREATE_REMOTE},
+	{0, 1, 0, 0, 0, 0, PL, B, 0, PLAN_FOLDER_SKIP},
+	{0, 1, 0, 0, 0, 0, NO, B, 0, PLAN_FOLDER_SKIP},
+	{0, 1, 0, 0, 0, 0, B, PL, 0, PLAN_FOLDER_SKIP},
+	/* Gone on both sides: forgotten. */
+	{0, 0, 1, 0, 0, 0, B, B, 0, PLAN_FOLDER_FORGET},
+	/* Removed locally: deleted on the server only if it holds nothing
+	 * unsynced and folders pushes; else made again locally. */
+	{1, 0, 1, 1, 0, 3, B, B, 0, PLAN_FOLDER_DELETE_REMOTE},
+	{1, 0, 1, 1, 0, 3, PU, B, 0, PLAN_FOLDER_DELETE_REMOTE},
+	{1, 0, 1, 0, 0, 3, B, B, 0, PLAN_FOLDER_RESTORE_LOCAL},
+	{1, 0, 1, 1, 0, 3, PL, B, 0, PLAN_FOLDER_RESTORE_LOCAL},
+	{1, 0, 1, 1, 0, 3, NO, B, 0, PLAN_FOLDER_RESTORE_LOCAL},
+	{1, 0, 1, 1, 0, 3, B, PL, 0, PLAN_FOLDER_RESTORE_LOCAL},
+	/* Removed on the server: the mirror image. */
+	{0, 1, 1, 0, 1, 3, B, B, 0, PLAN_FOLDER_DELETE_LOCAL},
+	{0, 1, 1, 0, 1, 3, PL, B, 0, PLAN_FOLDER_DELETE_LOCAL},
+	{0, 1, 1, 0, 0, 3, B, B, 0, PLAN_FOLDER_RESTORE_REMOTE},
+	{0, 1, 1, 0, 1, 3, PU, B, 0, PLAN_FOLDER_RESTORE_REMOTE},
+	{0, 1, 1, 0, 1, 3, NO, B, 0, PLAN_FOLDER_RESTORE_REMOTE},
+	{0, 1, 1, 0, 1, 3, B, PU, 0, PLAN_FOLDER_RESTORE_REMOTE},
+	/* A removal of 10 or more messages is refused unless forced. */
+	{1, 0, 1, 1, 0, 10, B, B, 0, PLAN_FOLDER_REFUSE},
+	{0, 1, 1, 0, 1, 10, B, B, 0, PLAN_FOLDER_REFUSE},
+	{0, 1, 1, 0, 1, 10, B, B, 1, PLAN_FOLDER_DELETE_LOCAL},
+	{1, 0, 1, 1, 0, 9, B, B, 0, PLAN_FOLDER_DELETE_REMOTE},
+};
+
+static void folder_rules(void **state)
+{
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(folder_cases); i++) {
+		const struct folder_case *c = &folder_cases[i];
+		struct plan_folder_in in = {c->remote, c->local, c->known, c->rclean,
+					    c->lclean, c->messages};
+		struct plan_settings s = both;
+		s.folders = c->folders;
+		s.direction = c->direction;
+		s.force = c->force;
+		enum plan_folder_op got = plan_folder_op(&in, &s);
+		if (got != c->want)
+			fail_msg("case %zu: got %s, want %s", i, plan_folder_op_name(got),
+				 plan_folder_op_name(c->want));
+	}
+}
+
 static void flag_letters(void **state)
 {
 	char out[7];
@@ -400,6 +473,7 @@ int main(void)
 		cmocka_unit_test(max_size_and_max_age),
 		cmocka_unit_test(max_delete_guard),
 		cmocka_unit_test(duplicate_keys_are_caller_bugs),
+		cmocka_unit_test(folder_rules),
 		cmocka_unit_test(flag_letters),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -320,6 +320,83 @@ static void folders_in_parallel(void **state)
 	world_free(w);
 }
 
+static bool server_has_folder(struct world *w)
+{
+	char **names;
+	size_t n;
+	struct error err = ERROR_INIT;
+	assert_int_equal(harness_mailbox_list(w->h, NULL, &names, &n, &err), 0);
+	bool found = false;
+	for (size_t i = 0; i < n; i++)
+		found |= !strcmp(names[i], w->folder);
+	harness_strv_free(names, n);
+	return found;
+}
+
+static void remove_local_folder(struct world *w)
+{
+	char *cmd = xasprintf("rm -rf '%s'", w->path);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+}
+
+/* Row: folder removed locally, nothing unsynced on the server -> DELETE. */
+static void folder_removed_locally(void **state)
+{
+	struct world *w = new_world(state, NULL);
+	server_add(w, "a", NULL);
+	world_sync_ok(w);
+	remove_local_folder(w);
+	world_sync_ok(w);
+	assert_int_equal(w->rep.counts.folders_deleted, 1);
+	assert_false(server_has_folder(w));
+	world_assert_quiet(w);
+	/* The folder is gone on both sides for good. */
+	assert_false(server_has_folder(w));
+	assert_local(w, "(no folder)");
+	world_free(w);
+}
+
+/* Row: folder removed on the server, nothing unsynced locally -> removed. */
+static void folder_removed_on_server(void **state)
+{
+	struct world *w = new_world(state, NULL);
+	server_add(w, "a", "\\Seen");
+	world_sync_ok(w);
+	struct error err = ERROR_INIT;
+	assert_int_equal(harness_mailbox_delete(w->h, NULL, w->folder, &err), 0);
+	world_sync_ok(w);
+	assert_int_equal(w->rep.counts.folders_deleted, 1);
+	assert_local(w, "(no folder)");
+	world_assert_quiet(w);
+	assert_false(server_has_folder(w));
+	world_free(w);
+}
+
+/* A removed folder whose other side holds unsynced mail is kept: made
+ * again where it went, with every message. */
+static void removed_folder_with_unsynced_mail_is_kept(void **state)
+{
+	struct world *w = new_world(state, NULL);
+	server_add(w, "a", NULL);
+	world_sync_ok(w);
+	remove_local_folder(w);
+	server_add(w, "late", NULL);
+	world_sync_ok(w);
+	assert_int_equal(w->rep.counts.folders_deleted, 0);
+	assert_sides(w, "a: late:");
+	world_assert_quiet(w);
+
+	/* The other way round: a new local file in a folder the server lost. */
+	struct error err = ERROR_INIT;
+	assert_int_equal(harness_mailbox_delete(w->h, NULL, w->folder, &err), 0);
+	local_add(w, "offline", "S");
+	world_sync_ok(w);
+	assert_sides(w, "a: late: offline:S");
+	world_assert_quiet(w);
+	world_free(w);
+}
+
 #define TESTS                                                                 \
 	cmocka_unit_test(new_server_messages_come_down),                      \
 	cmocka_unit_test(new_local_files_go_up),                              \
@@ -334,7 +411,10 @@ static void folders_in_parallel(void **state)
 	cmocka_unit_test(dry_run_changes_nothing),                            \
 	cmocka_unit_test(missing_root_is_refused),                            \
 	cmocka_unit_test(locked_account),                                     \
-	cmocka_unit_test(folders_in_parallel)
+	cmocka_unit_test(folders_in_parallel),                                \
+	cmocka_unit_test(folder_removed_locally),                             \
+	cmocka_unit_test(folder_removed_on_server),                           \
+	cmocka_unit_test(removed_folder_with_unsynced_mail_is_kept)
 
 int main(void)
 {

@@ -115,7 +115,8 @@ void world_assert_quiet(struct world *w)
 	world_sync_ok(w);
 	const struct sync_counts *c = &w->rep.counts;
 	if (c->downloaded || c->uploaded || c->local_flags || c->remote_flags ||
-	    c->deleted_local || c->deleted_remote || c->folders_created)
+	    c->deleted_local || c->deleted_remote || c->folders_created ||
+	    c->folders_deleted)
 		fail_msg("a second sync changed things: %zu down %zu up %zu/%zu flags "
 			 "%zu/%zu deleted %zu folders", c->downloaded, c->uploaded,
 			 c->local_flags, c->remote_flags, c->deleted_local,
