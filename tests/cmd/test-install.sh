@@ -76,6 +76,8 @@ if command -v systemd-analyze >/dev/null; then
 	out=$(XDG_RUNTIME_DIR=$tmp/run MANPATH=$root$mandir systemd-analyze verify --user \
 		"$tmp/tidemail.service" "$tmp/tidemail.timer" 2>&1) &&
 		[ -z "$out" ] && echo "ok: systemd-analyze verify" || fail "systemd-analyze verify: $out"
+else
+	echo "skip: systemd-analyze verify (no systemd-analyze: Debian package systemd)"
 fi
 
 [ "$failures" = 0 ] || { echo "$failures failed"; exit 1; }

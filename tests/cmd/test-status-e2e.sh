@@ -7,6 +7,7 @@
 set -u
 TIDEMAIL=$1
 TM_DOVECOT=$2
+command -v sqlite3 >/dev/null || { echo "FAIL: sqlite3 is missing (Debian package sqlite3)"; exit 1; }
 tmp=$(mktemp -d /tmp/tm-status.XXXXXX)
 chmod 755 "$tmp"
 trap '"$TM_DOVECOT" stop "$tmp/server" >/dev/null 2>&1; rm -rf "$tmp"' EXIT
