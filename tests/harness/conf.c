@@ -111,8 +111,9 @@ char *harness_config_text(const struct harness *h,
 		add_unprivileged(&c);
 	/* imap_zlib adds COMPRESS=DEFLATE only to Dovecot's own list, so a
 	 * replaced list must name it itself. */
-	if (opts->no_condstore)
-		buf_addf(&c, "imap_capability = %s%s\n", no_condstore_caps,
+	if (opts->no_condstore || opts->no_qresync)
+		buf_addf(&c, "imap_capability = %s%s%s\n", no_condstore_caps,
+			 opts->no_condstore ? "" : " CONDSTORE",
 			 opts->compress ? " COMPRESS=DEFLATE" : "");
 	if (opts->compress)
 		buf_adds(&c, "protocol imap {\n"

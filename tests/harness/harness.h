@@ -42,6 +42,8 @@ struct harness_opts {
 	/* Advertise Dovecot's usual capabilities minus CONDSTORE and
 	 * QRESYNC (imap_capability replaces the list), for fallback tests. */
 	bool no_condstore;
+	/* Advertise CONDSTORE but not QRESYNC, as Gmail does. */
+	bool no_qresync;
 	/* Load imap_zlib so that COMPRESS=DEFLATE is offered. */
 	bool compress;
 	/* disable_plaintext_auth = no: LOGIN allowed without TLS. */

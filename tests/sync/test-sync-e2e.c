@@ -4,7 +4,8 @@
  * 4, the settings that stop changes from travelling, the guards, and a
  * second run that must change nothing.  The server is read with doveadm
  * and the Maildir with plain file access, never with tidemail's own code.
- * The whole group runs twice: with CONDSTORE/QRESYNC and without.
+ * The whole group runs three times: with CONDSTORE and QRESYNC, with
+ * CONDSTORE only (as Gmail), and with neither.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -397,6 +398,43 @@ static void removed_folder_with_unsynced_mail_is_kept(void **state)
 	world_free(w);
 }
 
+struct race {
+	struct world *w;
+	bool done;
+};
+
+/* Another client changes the message between our view and our STORE. */
+static void race_step(void *ctx, const char *step)
+{
+	struct race *r = ctx;
+	if (!r->done && !strcmp(step, "remote-flags")) {
+		r->done = true;
+		server_flags(r->w, "a", "\\Flagged");
+	}
+}
+
+/* A flag change that races another client's is merged, not overwritten:
+ * with CONDSTORE the STORE carries UNCHANGEDSINCE and answers MODIFIED. */
+static void concurrent_server_change_is_merged(void **state)
+{
+	struct world *w = new_world(state, NULL);
+	server_add(w, "a", NULL);
+	world_sync_ok(w);
+	local_flags(w, "a", "S");
+	struct race race = {w, false};
+	struct sync_opts o = {.step = race_step, .step_ctx = &race};
+	assert_int_equal(world_sync(w, &o), 0);
+	assert_true(race.done);
+	/* With CONDSTORE our STORE was refused (MODIFIED): the other
+	 * client's change stands and ours waits for the merge. */
+	if (!group_opts.no_condstore)
+		assert_server(w, "a:F");
+	world_sync_ok(w);
+	assert_sides(w, "a:FS");
+	world_assert_quiet(w);
+	world_free(w);
+}
+
 #define TESTS                                                                 \
 	cmocka_unit_test(new_server_messages_come_down),                      \
 	cmocka_unit_test(new_local_files_go_up),                              \
@@ -414,13 +452,18 @@ static void removed_folder_with_unsynced_mail_is_kept(void **state)
 	cmocka_unit_test(folders_in_parallel),                                \
 	cmocka_unit_test(folder_removed_locally),                             \
 	cmocka_unit_test(folder_removed_on_server),                           \
-	cmocka_unit_test(removed_folder_with_unsynced_mail_is_kept)
+	cmocka_unit_test(removed_folder_with_unsynced_mail_is_kept),          \
+	cmocka_unit_test(concurrent_server_change_is_merged)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {TESTS};
 	int failed = cmocka_run_group_tests_name("sync with CONDSTORE/QRESYNC", tests,
 						 setup, teardown);
+	group_opts.no_qresync = true;
+	failed += cmocka_run_group_tests_name("sync with CONDSTORE, without QRESYNC",
+					      tests, setup, teardown);
+	group_opts.no_qresync = false;
 	group_opts.no_condstore = true;
 	failed += cmocka_run_group_tests_name("sync without CONDSTORE/QRESYNC", tests,
 					      setup, teardown);
