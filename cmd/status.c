@@ -32,6 +32,7 @@
 /* What one folder looks like now. */
 struct folder_report {
 	char *name;           /* remote name; owned */
+	char *rel;            /* local folder below the root; owned */
 	bool in_state;        /* false: a local folder no sync has seen yet */
 	int64_t last_sync;
 	size_t on_server;     /* state rows with a UID */
@@ -224,12 +225,14 @@ static char *intent_summary(const struct account_report *ar, const char *folder,
 	return buf_detach(&b, NULL);
 }
 
-static struct folder_report *report_add(struct account_report *ar, const char *name)
+static struct folder_report *report_add(struct account_report *ar, const char *name,
+					 const char *rel)
 {
 	ar->folders = xgrow(ar->folders, sizeof(*ar->folders), ar->n + 1, &ar->cap);
 	struct folder_report *fr = &ar->folders[ar->n++];
 	memset(fr, 0, sizeof(*fr));
 	fr->name = xstrdup(name);
+	fr->rel = xstrdup(rel);
 	return fr;
 }
 
@@ -251,7 +254,7 @@ static int read_state_folders(struct account_report *ar, struct state *st,
 	for (size_t i = 0; r == 0 && i < n; i++) {
 		if (!folder_selected(ar->a, sfs[i].remote))
 			continue;
-		struct folder_report *fr = report_add(ar, sfs[i].remote);
+		struct folder_report *fr = report_add(ar, sfs[i].remote, sfs[i].local);
 		fr->in_state = true;
 		fr->last_sync = sfs[i].last_sync;
 		fr->intents = intent_summary(ar, sfs[i].remote, &fr->n_intents);
@@ -278,7 +281,8 @@ static int read_state_folders(struct account_report *ar, struct state *st,
 }
 
 /* Local folders the state does not know: the next sync creates them on
- * the server and uploads every file. */
+ * the server and uploads every file.  They are matched by local path: a
+ * remote name made here assumes '/' as the server's delimiter. */
 static void read_new_local_folders(struct account_report *ar, size_t n_known)
 {
 	struct maildir_folder_list list;
@@ -293,10 +297,10 @@ static void read_new_local_folders(struct account_report *ar, size_t n_known)
 		const struct maildir_folder *lf = &list.folders[i];
 		bool known = false;
 		for (size_t k = 0; k < n_known && !known; k++)
-			known = !strcmp(ar->folders[k].name, lf->remote);
+			known = !strcmp(ar->folders[k].rel, lf->rel);
 		if (known || !folder_selected(ar->a, lf->remote))
 			continue;
-		struct folder_report *fr = report_add(ar, lf->remote);
+		struct folder_report *fr = report_add(ar, lf->remote, lf->rel);
 		char *path = maildir_folder_path(&ar->tree, lf->rel);
 		struct maildir_scan scan;
 		if (maildir_scan(path, &scan, &err) < 0) {
@@ -351,6 +355,7 @@ static void account_report_release(struct account_report *ar)
 	for (size_t i = 0; i < ar->n; i++) {
 		struct folder_report *fr = &ar->folders[i];
 		free(fr->name);
+		free(fr->rel);
 		free(fr->intents);
 		for (size_t k = 0; k < fr->n_details; k++)
 			free(fr->details[k]);

@@ -53,15 +53,21 @@ static void maildir_at(const struct fixture *fx, const char *rel)
 	free(p);
 }
 
-static int64_t folder(struct state *st, const char *name, int64_t last_sync)
+static int64_t folder_at(struct state *st, const char *remote, const char *local,
+			 int64_t last_sync)
 {
 	struct error err = ERROR_INIT;
 	int64_t id;
-	assert_int_equal(state_folder_add(st, name, name, &id, &err), 0);
-	struct state_folder f = {.id = id, .remote = (char *)name, .local = (char *)name,
+	assert_int_equal(state_folder_add(st, remote, local, &id, &err), 0);
+	struct state_folder f = {.id = id, .remote = (char *)remote, .local = (char *)local,
 				 .uidvalidity = 7, .last_sync = last_sync};
 	assert_int_equal(state_folder_update(st, &f, &err), 0);
 	return id;
+}
+
+static int64_t folder(struct state *st, const char *name, int64_t last_sync)
+{
+	return folder_at(st, name, name, last_sync);
 }
 
 static void msg(struct state *st, int64_t folder_id, uint32_t uid, const char *local,
@@ -361,6 +367,55 @@ static void test_not_a_state_file(void **state)
 	free(db);
 }
 
+/* A server whose delimiter is '.': the state's folder Work.Sub lives in
+ * the local folder Work/Sub, which is therefore no new local folder. */
+static void test_folder_matched_by_local_path(void **state)
+{
+	(void)state;
+	char *dir = st_tmpdir();
+	char *yaml = xasprintf("state_dir: %s/state\n"
+			       "accounts:\n"
+			       "  d:\n"
+			       "    remote: {host: 127.0.0.1, user: u, password_command: p}\n"
+			       "    local: {path: %s/mail}\n",
+			       dir, dir);
+	struct config_env env = {.home = dir};
+	struct config cfg;
+	struct error err = ERROR_INIT;
+	assert_int_equal(config_load_string(&cfg, "d.yaml", yaml, strlen(yaml), &env, &err), 0);
+	char *sub = xasprintf("%s/mail/Work/Sub", dir);
+	st_mkmaildir(sub);
+	char *file = xasprintf("%s/cur/k:2,S", sub);
+	st_write(file, "Subject: k\n\nk\n");
+	char *db = xasprintf("%s/state/d.db", dir);
+	struct state *st;
+	assert_int_equal(state_open(db, &st, &err), 0);
+	msg(st, folder_at(st, "Work.Sub", "Work/Sub", T0), 1, "k", MAILDIR_FLAG_SEEN);
+	state_close(st);
+
+	struct cmd_globals g = {0};
+	char *got = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&got, &len);
+	assert_non_null(out);
+	assert_int_equal(cmd_status_account(out, &g, &cfg, &cfg.accounts[0], T0 + 180),
+			 EXIT_SYNCED);
+	fclose(out);
+	assert_string_equal(got,
+		"d: 1 folder, 1 message on the server, 1 local; last sync 2026-11-22 02:31 "
+		"(3 minutes ago); nothing pending\n"
+		"  Work.Sub: 1 on the server, 1 local; last sync 2026-11-22 02:31 "
+		"(3 minutes ago); no local changes\n");
+	free(got);
+	free(db);
+	free(file);
+	free(sub);
+	free(yaml);
+	config_free(&cfg);
+	st_rmtree(dir);
+	free(dir);
+}
+
 /* Runs the real program with args (shell words) and TZ=UTC; its stdout
  * and stderr together. */
 static char *run_program(const char *args, int *exit_r)
@@ -493,6 +548,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_lock_held_by_a_sync),
 		cmocka_unit_test(test_root_missing),
 		cmocka_unit_test(test_not_a_state_file),
+		cmocka_unit_test(test_folder_matched_by_local_path),
 		cmocka_unit_test(test_program),
 		cmocka_unit_test(test_program_arguments),
 	};
