@@ -113,8 +113,15 @@ static int sync_folder(struct engine *e, const char *remote, const char *wire,
 		}
 	}
 
+	f.pending_intents = has_intents(e, remote);
 	if (present & ON_SERVER) {
-		struct imap_select_opts so = {.condstore = e->condstore};
+		struct imap_select_opts so = {0};
+		/* With QRESYNC the view starts from the state before SELECT. */
+		if (f.sf.id && e->qresync && !f.pending_intents && !f.pstate)
+			r = sync_state_view(&f, err);
+		if (r < 0)
+			goto out;
+		sync_server_view_prepare(&f, &so);
 		r = imap_select(e->imap, wire, &so, &f.mb, err);
 		if (r < 0)
 			goto out;
@@ -129,7 +136,7 @@ static int sync_folder(struct engine *e, const char *remote, const char *wire,
 		if (f.sf.id && !e->o->dry_run)
 			r = sync_replay_folder(&f, err);
 	}
-	if (r == 0)
+	if (r == 0 && !f.pstate)
 		r = sync_state_view(&f, err);
 	if (r == 0 && (present & ON_SERVER))
 		r = sync_server_view(&f, err);

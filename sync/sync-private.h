@@ -7,6 +7,7 @@
 
 #include "account.h"
 #include "imap-cmds.h"
+#include "imap-uidset.h"
 #include "maildir.h"
 #include "plan.h"
 #include "state.h"
@@ -52,6 +53,11 @@ struct folder_run {
 	char **keywords;
 	size_t n_remote, cap_remote;
 	uint64_t view_modseq;       /* HIGHESTMODSEQ the view is as of */
+	size_t n_base;              /* entries sorted by UID, for lookups */
+	struct imap_uid_set *vanished; /* VANISHED sets not yet applied */
+	size_t n_vanished;
+	bool qresync_select;        /* the SELECT brought the changes */
+	bool pending_intents;       /* an interrupted run left work here */
 
 	/* The Maildir view; entries come from scan (or the state). */
 	struct maildir_scan scan;
@@ -77,6 +83,9 @@ int sync_find_appended(struct folder_run *f, const struct state_intent *in,
 
 /* views.c */
 int sync_state_view(struct folder_run *f, struct error *err);
+/* Before SELECT: sets its options (CONDSTORE; QRESYNC with what the
+ * state knows, the changes then coming with the SELECT). */
+void sync_server_view_prepare(struct folder_run *f, struct imap_select_opts *so);
 int sync_server_view(struct folder_run *f, struct error *err);
 int sync_local_view(struct folder_run *f, struct error *err);
 void sync_views_release(struct folder_run *f);

@@ -124,35 +124,27 @@ static void remote_from_state(struct folder_run *f)
 	remote_sort(f);
 }
 
-struct fetch_ctx {
-	struct folder_run *f;
-	size_t n_base;  /* entries before the fetch, sorted by UID */
-	/* VANISHED sets, applied once the fetch is over: marking entries
-	 * while FETCHes still come would unsort what they are looked up in. */
-	struct imap_uid_set *vanished;
-	size_t n_vanished;
-};
-
+/* FETCH and VANISHED answers go into the view.  VANISHED sets are kept
+ * and applied once the answers are over: marking entries while FETCHes
+ * still come would unsort what they are looked up in. */
 static int on_fetch(void *ctx, const struct imap_response *r, struct error *err)
 {
-	struct fetch_ctx *fc = ctx;
-	struct folder_run *f = fc->f;
+	struct folder_run *f = ctx;
 	if (r->kind != IMAP_RESP_UNTAGGED)
 		return 0;
 	if (r->type == IMAP_U_VANISHED && r->vanished) {
-		/* QRESYNC: these UIDs are gone. */
 		struct imap_uid_set set;
 		if (imap_uid_set_parse(r->vanished, &set) < 0)
 			return error_set(err, ERR_FOLDER, "%s: bad VANISHED set", f->remote);
-		fc->vanished = xrealloc(fc->vanished,
-					(fc->n_vanished + 1) * sizeof(*fc->vanished));
-		fc->vanished[fc->n_vanished++] = set;
+		f->vanished = xrealloc(f->vanished,
+				       (f->n_vanished + 1) * sizeof(*f->vanished));
+		f->vanished[f->n_vanished++] = set;
 		return 0;
 	}
 	if (r->type != IMAP_U_FETCH || !(r->fetch.have & IMAP_FETCH_UID))
 		return 0;
 	const struct imap_fetch *ft = &r->fetch;
-	ssize_t k = remote_find(f, fc->n_base, ft->uid);
+	ssize_t k = remote_find(f, f->n_base, ft->uid);
 	struct plan_remote_msg *m;
 	if (k >= 0) {
 		m = &f->premote[k];
@@ -169,6 +161,24 @@ static int on_fetch(void *ctx, const struct imap_response *r, struct error *err)
 	if (ft->have & IMAP_FETCH_INTERNALDATE)
 		m->date = (int64_t)ft->date;
 	return 0;
+}
+
+/* Applies the VANISHED sets gathered so far, then makes the view sorted
+ * again so that it can serve as the base of another FETCH. */
+static void settle(struct folder_run *f)
+{
+	for (size_t v = 0; v < f->n_vanished; v++) {
+		for (size_t i = 0; i < f->n_remote; i++)
+			if (imap_uid_set_contains(&f->vanished[v], f->premote[i].uid))
+				f->premote[i].uid = 0;
+		imap_uid_set_free(&f->vanished[v]);
+	}
+	free(f->vanished);
+	f->vanished = NULL;
+	f->n_vanished = 0;
+	remote_compact(f);
+	remote_sort(f);
+	f->n_base = f->n_remote;
 }
 
 /* Without QRESYNC, expunges since the last sync show as UIDs missing
@@ -192,6 +202,25 @@ static int drop_expunged(struct folder_run *f, size_t n_base, struct error *err)
 	return 0;
 }
 
+void sync_server_view_prepare(struct folder_run *f, struct imap_select_opts *so)
+{
+	struct engine *e = f->e;
+	so->condstore = e->condstore;
+	/* QRESYNC (RFC 7162 3.2.5): SELECT with the known UIDVALIDITY and
+	 * MODSEQ answers with VANISHED (EARLIER) and a FETCH of each changed
+	 * message, so the changes come with the SELECT itself.  Not while
+	 * intents are pending: their replay may teach the state new rows. */
+	if (!e->qresync || !f->sf.uidvalidity || !f->sf.highestmodseq || f->pending_intents)
+		return;
+	remote_from_state(f);
+	f->n_base = f->n_remote;
+	f->qresync_select = true;
+	so->qresync_uidvalidity = f->sf.uidvalidity;
+	so->qresync_modseq = f->sf.highestmodseq;
+	so->untagged = on_fetch;
+	so->ctx = f;
+}
+
 int sync_server_view(struct folder_run *f, struct error *err)
 {
 	struct engine *e = f->e;
@@ -200,37 +229,47 @@ int sync_server_view(struct folder_run *f, struct error *err)
 	bool known = f->sf.uidvalidity != 0 && f->sf.uidvalidity == mb->uidvalidity;
 	static const char items[] = "UID FLAGS RFC822.SIZE INTERNALDATE";
 
+	if (f->qresync_select && known) {
+		/* The SELECT brought flags and expunges; new messages still
+		 * need their size and date. */
+		settle(f);
+		int r = 0;
+		if (mb->uidnext > f->sf.uidnext) {
+			char *range = xasprintf("%u:*", f->sf.uidnext ? f->sf.uidnext : 1);
+			struct imap_cmd_cb cb = {.untagged = on_fetch, .ctx = f};
+			r = imap_uid_fetch(e->imap, range, items, 0, false, &cb, err);
+			free(range);
+		}
+		settle(f);
+		return r;
+	}
 	if (known && e->condstore && f->sf.highestmodseq && mb->highestmodseq) {
 		size_t on_server = 0;
 		for (size_t i = 0; i < f->msgs.n; i++)
 			on_server += f->msgs.msgs[i].uid != 0;
-		remote_from_state(f);
+		if (!f->qresync_select)
+			remote_from_state(f);
+		f->n_base = f->n_remote;
 		if (mb->highestmodseq == f->sf.highestmodseq &&
 		    mb->uidnext == f->sf.uidnext && mb->exists == on_server)
 			return 0; /* nothing changed: no FETCH at all */
-		struct fetch_ctx fc = {f, f->n_remote, NULL, 0};
-		struct imap_cmd_cb cb = {.untagged = on_fetch, .ctx = &fc};
+		struct imap_cmd_cb cb = {.untagged = on_fetch, .ctx = f};
 		int r = imap_uid_fetch(e->imap, "1:*", items, f->sf.highestmodseq,
 				       e->qresync, &cb, err);
-		for (size_t v = 0; v < fc.n_vanished; v++) {
-			for (size_t i = 0; r == 0 && i < fc.n_base; i++)
-				if (imap_uid_set_contains(&fc.vanished[v], f->premote[i].uid))
-					f->premote[i].uid = 0;
-			imap_uid_set_free(&fc.vanished[v]);
-		}
-		free(fc.vanished);
+		size_t n_base = f->n_base;
 		if (r == 0 && !e->qresync)
-			r = drop_expunged(f, fc.n_base, err);
-		if (r < 0)
-			return r;
-		remote_compact(f);
-		remote_sort(f);
-		return 0;
+			r = drop_expunged(f, n_base, err);
+		settle(f);
+		return r;
 	}
+	/* A full view: anything a QRESYNC SELECT gathered is dropped. */
+	for (size_t i = 0; i < f->n_remote; i++)
+		free(f->keywords[i]);
+	f->n_remote = f->n_base = 0;
+	settle(f);
 	if (mb->exists == 0)
 		return 0;
-	struct fetch_ctx fc = {f, 0, NULL, 0};
-	struct imap_cmd_cb cb = {.untagged = on_fetch, .ctx = &fc};
+	struct imap_cmd_cb cb = {.untagged = on_fetch, .ctx = f};
 	int r = imap_uid_fetch(e->imap, "1:*", items, 0, false, &cb, err);
 	if (r < 0)
 		return r;
@@ -316,6 +355,11 @@ void sync_views_release(struct folder_run *f)
 	free(f->premote);
 	maildir_scan_release(&f->scan);
 	free(f->plocal);
+	for (size_t v = 0; v < f->n_vanished; v++)
+		imap_uid_set_free(&f->vanished[v]);
+	free(f->vanished);
+	f->vanished = NULL;
+	f->n_vanished = 0;
 	f->pstate = NULL;
 	f->keywords = NULL;
 	f->premote = NULL;
