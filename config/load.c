@@ -67,6 +67,32 @@ static bool is_null(const yaml_node_t *n)
 	       !strcmp(v, "Null") || !strcmp(v, "NULL");
 }
 
+/* A value as it may appear in a one-line message: in quotes, control
+ * characters escaped (a newline or a terminal escape in a YAML string
+ * must not break the line or reach the terminal), cut after 80 bytes. */
+static char *shown(const char *v)
+{
+	struct buf b = BUF_INIT(BUF_UNLIMITED);
+	buf_addc(&b, '\'');
+	for (size_t i = 0; v[i]; i++) {
+		unsigned char ch = (unsigned char)v[i];
+		if (i == 80) {
+			buf_adds(&b, "...");
+			break;
+		}
+		if (ch == '\n')
+			buf_adds(&b, "\\n");
+		else if (ch == '\t')
+			buf_adds(&b, "\\t");
+		else if (ch < 0x20 || ch == 0x7f)
+			buf_addf(&b, "\\x%02x", ch);
+		else
+			buf_addc(&b, (char)ch);
+	}
+	buf_addc(&b, '\'');
+	return buf_detach(&b, NULL);
+}
+
 /* What the user wrote, for "got ..." in messages. */
 static char *describe(const yaml_node_t *n)
 {
@@ -78,7 +104,7 @@ static char *describe(const yaml_node_t *n)
 	case YAML_SCALAR_NODE:
 		if (is_null(n))
 			return xstrdup("nothing");
-		return xasprintf("'%s'", (const char *)n->data.scalar.value);
+		return shown((const char *)n->data.scalar.value);
 	case YAML_NO_NODE:
 		break;
 	}
@@ -322,7 +348,7 @@ static int add_auth(struct ctx *c, const yaml_node_t *n, const char *where,
 	if (get_enum(c, n, where, auth_names, &v) < 0)
 		return -1;
 	for (size_t j = 0; j < remote->n_auth; j++)
-		if ((int)remote->auth[j] == v)
+		if ((int)remote->auth[j] == v) /* s is a known mechanism name */
 			return fail(c, n, where, "'%s' is listed twice", s);
 	remote->auth[remote->n_auth++] = (enum config_auth)v;
 	return 0;
@@ -431,13 +457,15 @@ static int walk_map(struct ctx *c, yaml_node_t *map, const char *where,
 			i++;
 		if (i == nkeys) {
 			char *keys = key_list(spec);
-			ret = fail(c, key, where, "unknown key '%s' (expected one of: %s)",
-				   name, keys);
+			char *v = shown(name);
+			ret = fail(c, key, where, "unknown key %s (expected one of: %s)",
+				   v, keys);
+			free(v);
 			free(keys);
 			break;
 		}
 		if (found[i]) {
-			ret = fail(c, key, where, "duplicate key '%s'", name);
+			ret = fail(c, key, where, "duplicate key '%s'", name); /* a known key */
 			break;
 		}
 		found[i] = key;
@@ -525,10 +553,12 @@ static int check_remote(struct ctx *c, yaml_node_t *map, const char *where,
 	    !util_host_is_loopback(r->host)) {
 		char *twhere = join_where(where, "tls");
 		/* Point at the value of `tls`, which is what to change. */
+		char *host = shown(r->host);
 		fail(c, value_of(c, map, found[TLS_KEY]), twhere,
 		     "'none' would send the password in clear text to %s; use "
 		     "'implicit' or 'starttls', or set 'allow_plaintext: true'",
-		     r->host);
+		     host);
+		free(host);
 		free(twhere);
 		return -1;
 	}
@@ -643,11 +673,14 @@ static int parse_accounts(struct ctx *c, yaml_node_t *n, struct config *cfg)
 		const char *name;
 		if (scalar(c, key, "accounts", "an account name", &name) < 0)
 			return -1;
-		if (!config_account_name_ok(name))
-			return fail(c, key, "accounts",
-				    "invalid account name '%s' (expected 1 to 64 "
-				    "letters, digits, '.', '_' or '-', not "
-				    "starting with '.')", name);
+		if (!config_account_name_ok(name)) {
+			char *v = shown(name);
+			fail(c, key, "accounts",
+			     "invalid account name %s (expected 1 to 64 letters, "
+			     "digits, '.', '_' or '-', not starting with '.')", v);
+			free(v);
+			return -1;
+		}
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(cfg->accounts[j].name, name))
 				return fail(c, key, "accounts",
@@ -662,9 +695,13 @@ static int parse_accounts(struct ctx *c, yaml_node_t *n, struct config *cfg)
 			return -1;
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(cfg->accounts[j].local.path, a->local.path))
-				return fail(c, val, "accounts",
-					    "accounts '%s' and '%s' share the local path %s",
-					    cfg->accounts[j].name, name, a->local.path);
+			{
+				char *v = shown(a->local.path);
+				fail(c, val, "accounts", "accounts '%s' and '%s' share the "
+				     "local path %s", cfg->accounts[j].name, name, v);
+				free(v);
+				return -1;
+			}
 	}
 	return 0;
 }
@@ -691,9 +728,13 @@ static int parse_root(struct ctx *c, yaml_node_t *root, struct config *cfg)
 				return fail(c, key, "", "duplicate key 'accounts'");
 			accounts = val;
 		} else {
-			return fail(c, key, "",
-				    "unknown key '%s' (expected one of: state_dir, accounts)",
-				    name);
+		{
+			char *v = shown(name);
+			fail(c, key, "", "unknown key %s (expected one of: state_dir, "
+			     "accounts)", v);
+			free(v);
+			return -1;
+		}
 		}
 	}
 	if (!accounts)

@@ -128,6 +128,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!err.msg || strncmp(err.msg, "fuzz.yaml:", 10) != 0)
 			die("an error that does not name the file",
 			    err.msg ? err.msg : "(none)");
+		/* One line, and nothing that would steer a terminal. */
+		for (const char *m = err.msg; *m; m++)
+			if ((unsigned char)*m < 0x20 || *m == 0x7f)
+				die("an error message with a control character", err.msg);
 		if (cfg.accounts || cfg.n_accounts || cfg.path || cfg.state_dir)
 			die("a failed load left something in the struct",
 			    err.msg);
