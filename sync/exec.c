@@ -181,16 +181,14 @@ static void on_store_done(void *ctx, const struct imap_response *resp)
 
 static const char *keywords_of(const struct folder_run *f, uint32_t uid)
 {
-	for (size_t lo = 0, hi = f->n_remote; lo < hi;) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (f->premote[mid].uid == uid)
-			return f->keywords[mid];
-		if (f->premote[mid].uid < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
+	const struct remote_extra *x = sync_remote_extra(f, uid);
+	return x ? x->keywords : NULL;
+}
+
+static const char *msgid_of(const struct folder_run *f, uint32_t uid)
+{
+	const struct remote_extra *x = sync_remote_extra(f, uid);
+	return x ? x->msgid : NULL;
 }
 
 static int exec_remote_flags(struct folder_run *f, const struct plan *p,
@@ -406,6 +404,7 @@ static int download_batch(struct folder_run *f, struct maildir_batch *mb,
 				.flags = a->rflags, .local_flags = a->lflags,
 				.size = a->size, .internal_date = a->date,
 				.keywords = (char *)(uintptr_t)keywords_of(f, a->uid),
+				.message_id = (char *)(uintptr_t)msgid_of(f, a->uid),
 			};
 			int64_t id;
 			r = state_msg_insert(e->st, &m, &id, err);
@@ -478,32 +477,6 @@ static int read_file(void *ctx, void *buf, size_t cap, size_t *n_r, struct error
 	return 0;
 }
 
-/* The Message-ID header of a file (the first 64 KiB of headers), or
- * NULL.  Only used to find an upload again after a crash. */
-static char *message_id(int fd)
-{
-	char head[65536];
-	ssize_t n = pread(fd, head, sizeof(head) - 1, 0);
-	if (n <= 0)
-		return NULL;
-	head[n] = '\0';
-	for (char *line = head; line && *line;) {
-		if (*line == '\r' || *line == '\n')
-			break; /* end of the header */
-		if (!strncasecmp(line, "Message-ID:", 11)) {
-			char *v = line + 11;
-			while (*v == ' ' || *v == '\t' || *v == '\r' || *v == '\n')
-				v++;
-			size_t len = strcspn(v, " \t\r\n");
-			return len && len < 1000 ? xstrndup(v, len) : NULL;
-		}
-		line = strchr(line, '\n');
-		if (line)
-			line++;
-	}
-	return NULL;
-}
-
 static int upload_one(struct folder_run *f, const struct plan_action *a,
 		      uint32_t *next_uid, struct error *err)
 {
@@ -524,7 +497,7 @@ static int upload_one(struct folder_run *f, const struct plan_action *a,
 		return r;
 	}
 	free(file);
-	char *msgid = message_id(fd);
+	char *msgid = sync_msgid_from_fd(fd);
 	char next[16], uv[16], size[24], date[24], flags[8];
 	snprintf(next, sizeof(next), "%u", *next_uid);
 	snprintf(uv, sizeof(uv), "%u", f->mb.uidvalidity);

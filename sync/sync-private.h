@@ -34,6 +34,13 @@ struct engine {
 	int64_t now;
 };
 
+/* What the planner does not look at but the executor needs. */
+struct remote_extra {
+	char *keywords;  /* flags a Maildir name cannot carry, or NULL */
+	char *msgid;     /* Message-ID, fetched for messages new to the
+			  * state (for moves and the state); else NULL */
+};
+
 /* One folder's run: the three views and what the planner needs. */
 struct folder_run {
 	struct engine *e;
@@ -48,9 +55,9 @@ struct folder_run {
 	struct state_msgs msgs;
 	struct plan_state_msg *pstate;
 
-	/* The server view; keywords[i] belongs to premote[i] (NULL: none). */
+	/* The server view; rx[i] belongs to premote[i]. */
 	struct plan_remote_msg *premote;
-	char **keywords;
+	struct remote_extra *rx;
 	size_t n_remote, cap_remote;
 	uint64_t view_modseq;       /* HIGHESTMODSEQ the view is as of */
 	size_t n_base;              /* entries sorted by UID, for lookups */
@@ -65,6 +72,10 @@ struct folder_run {
 	struct plan_local_msg *plocal;
 	size_t n_local;
 };
+
+/* msgid.c: the Message-ID header's value (a new string), or NULL. */
+char *sync_msgid_from_header(const char *data, size_t len);
+char *sync_msgid_from_fd(int fd);
 
 /* flags.c: IMAP flags <-> plan bits. */
 unsigned sync_flags_from_imap(const struct imap_strings *flags,
@@ -89,6 +100,10 @@ void sync_server_view_prepare(struct folder_run *f, struct imap_select_opts *so)
 int sync_server_view(struct folder_run *f, struct error *err);
 int sync_local_view(struct folder_run *f, struct error *err);
 void sync_views_release(struct folder_run *f);
+
+/* views.c: the extra data of the server's copy of uid, or NULL. */
+const struct remote_extra *sync_remote_extra(const struct folder_run *f,
+					     uint32_t uid);
 
 /* exec.c */
 int sync_execute(struct folder_run *f, const struct plan *p, struct error *err);

@@ -12,6 +12,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "imap-uidset.h"
@@ -44,12 +45,11 @@ static struct plan_remote_msg *remote_add(struct folder_run *f, uint32_t uid)
 {
 	size_t cap = f->cap_remote;
 	f->premote = xgrow(f->premote, sizeof(*f->premote), f->n_remote + 1, &cap);
-	f->keywords = xgrow(f->keywords, sizeof(*f->keywords), f->n_remote + 1,
-			    &f->cap_remote);
+	f->rx = xgrow(f->rx, sizeof(*f->rx), f->n_remote + 1, &f->cap_remote);
 	struct plan_remote_msg *m = &f->premote[f->n_remote];
 	memset(m, 0, sizeof(*m));
 	m->uid = uid;
-	f->keywords[f->n_remote++] = NULL;
+	f->rx[f->n_remote++] = (struct remote_extra){NULL, NULL};
 	return m;
 }
 
@@ -75,21 +75,35 @@ static ssize_t remote_find(const struct folder_run *f, size_t n, uint32_t uid)
 	return -1;
 }
 
-/* Sorts the view by UID, keeping each message's keywords with it. */
+static void extra_free(struct remote_extra *x)
+{
+	free(x->keywords);
+	free(x->msgid);
+	x->keywords = x->msgid = NULL;
+}
+
+/* Sorts the view by UID, keeping each message's extra data with it. */
 static void remote_sort(struct folder_run *f)
 {
 	struct pair {
 		struct plan_remote_msg m;
-		char *kw;
-	} *v = xcalloc(f->n_remote, sizeof(*v));
+		struct remote_extra x;
+	} *v = xcalloc(f->n_remote ? f->n_remote : 1, sizeof(*v));
 	for (size_t i = 0; i < f->n_remote; i++)
-		v[i] = (struct pair){f->premote[i], f->keywords[i]};
+		v[i] = (struct pair){f->premote[i], f->rx[i]};
 	qsort(v, f->n_remote, sizeof(*v), cmp_uid);
 	for (size_t i = 0; i < f->n_remote; i++) {
 		f->premote[i] = v[i].m;
-		f->keywords[i] = v[i].kw;
+		f->rx[i] = v[i].x;
 	}
 	free(v);
+}
+
+const struct remote_extra *sync_remote_extra(const struct folder_run *f,
+					     uint32_t uid)
+{
+	ssize_t k = remote_find(f, f->n_remote, uid);
+	return k >= 0 ? &f->rx[k] : NULL;
 }
 
 /* Drops the messages marked with uid 0. */
@@ -98,11 +112,11 @@ static void remote_compact(struct folder_run *f)
 	size_t j = 0;
 	for (size_t i = 0; i < f->n_remote; i++) {
 		if (f->premote[i].uid == 0) {
-			free(f->keywords[i]);
+			extra_free(&f->rx[i]);
 			continue;
 		}
 		f->premote[j] = f->premote[i];
-		f->keywords[j++] = f->keywords[i];
+		f->rx[j++] = f->rx[i];
 	}
 	f->n_remote = j;
 }
@@ -119,7 +133,7 @@ static void remote_from_state(struct folder_run *f)
 		m->flags = s->flags;
 		m->size = s->size;
 		m->date = s->internal_date;
-		f->keywords[f->n_remote - 1] = s->keywords ? xstrdup(s->keywords) : NULL;
+		f->rx[f->n_remote - 1].keywords = s->keywords ? xstrdup(s->keywords) : NULL;
 	}
 	remote_sort(f);
 }
@@ -153,8 +167,8 @@ static int on_fetch(void *ctx, const struct imap_response *r, struct error *err)
 		k = (ssize_t)f->n_remote - 1;
 	}
 	if (ft->have & IMAP_FETCH_FLAGS) {
-		free(f->keywords[k]);
-		m->flags = sync_flags_from_imap(&ft->flags, &f->keywords[k]);
+		free(f->rx[k].keywords);
+		m->flags = sync_flags_from_imap(&ft->flags, &f->rx[k].keywords);
 	}
 	if (ft->have & IMAP_FETCH_SIZE)
 		m->size = ft->size;
@@ -202,6 +216,51 @@ static int drop_expunged(struct folder_run *f, size_t n_base, struct error *err)
 	return 0;
 }
 
+static int on_msgid(void *ctx, const struct imap_response *r, struct error *err)
+{
+	struct folder_run *f = ctx;
+	if (r->kind != IMAP_RESP_UNTAGGED || r->type != IMAP_U_FETCH ||
+	    !(r->fetch.have & IMAP_FETCH_UID))
+		return 0;
+	ssize_t k = remote_find(f, f->n_remote, r->fetch.uid);
+	if (k < 0)
+		return 0;
+	for (size_t i = 0; i < r->fetch.n_bodies; i++) {
+		const struct imap_fetch_body *b = &r->fetch.bodies[i];
+		if (b->nil || !b->data || strncasecmp(b->section, "BODY[HEADER", 11))
+			continue;
+		free(f->rx[k].msgid);
+		f->rx[k].msgid = sync_msgid_from_header(b->data, (size_t)b->size);
+	}
+	return 0;
+}
+
+/* The Message-IDs of the messages the state does not know: moves are
+ * recognised by them, and the state keeps them (UIDVALIDITY changes and
+ * resumed uploads match by them).  One FETCH of a header field each. */
+static int fetch_new_msgids(struct folder_run *f, struct error *err)
+{
+	uint32_t *uids = xcalloc(f->n_remote ? f->n_remote : 1, sizeof(*uids));
+	size_t n = 0, j = 0;
+	/* Both sorted by UID (the state's rows without a UID come first). */
+	for (size_t i = 0; i < f->n_remote; i++) {
+		while (j < f->msgs.n && f->msgs.msgs[j].uid < f->premote[i].uid)
+			j++;
+		if (j == f->msgs.n || f->msgs.msgs[j].uid != f->premote[i].uid)
+			uids[n++] = f->premote[i].uid;
+	}
+	int r = 0;
+	if (n) {
+		char *set = imap_uid_set_format(uids, n);
+		struct imap_cmd_cb cb = {.untagged = on_msgid, .ctx = f};
+		r = imap_uid_fetch(f->e->imap, set, "UID BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]",
+				   0, false, &cb, err);
+		free(set);
+	}
+	free(uids);
+	return r;
+}
+
 void sync_server_view_prepare(struct folder_run *f, struct imap_select_opts *so)
 {
 	struct engine *e = f->e;
@@ -221,7 +280,7 @@ void sync_server_view_prepare(struct folder_run *f, struct imap_select_opts *so)
 	so->ctx = f;
 }
 
-int sync_server_view(struct folder_run *f, struct error *err)
+static int server_view(struct folder_run *f, struct error *err)
 {
 	struct engine *e = f->e;
 	const struct imap_mailbox *mb = &f->mb;
@@ -264,7 +323,7 @@ int sync_server_view(struct folder_run *f, struct error *err)
 	}
 	/* A full view: anything a QRESYNC SELECT gathered is dropped. */
 	for (size_t i = 0; i < f->n_remote; i++)
-		free(f->keywords[i]);
+		extra_free(&f->rx[i]);
 	f->n_remote = f->n_base = 0;
 	settle(f);
 	if (mb->exists == 0)
@@ -281,6 +340,14 @@ int sync_server_view(struct folder_run *f, struct error *err)
 			return error_set(err, ERR_FOLDER, "%s: the server sent UID %u twice",
 					 f->remote, f->premote[i].uid);
 	return 0;
+}
+
+int sync_server_view(struct folder_run *f, struct error *err)
+{
+	int r = server_view(f, err);
+	if (r == 0)
+		r = fetch_new_msgids(f, err);
+	return r;
 }
 
 /* ---- the Maildir ----------------------------------------------------- */
@@ -350,8 +417,8 @@ void sync_views_release(struct folder_run *f)
 	state_msgs_release(&f->msgs);
 	free(f->pstate);
 	for (size_t i = 0; i < f->n_remote; i++)
-		free(f->keywords[i]);
-	free(f->keywords);
+		extra_free(&f->rx[i]);
+	free(f->rx);
 	free(f->premote);
 	maildir_scan_release(&f->scan);
 	free(f->plocal);
@@ -361,7 +428,7 @@ void sync_views_release(struct folder_run *f)
 	f->vanished = NULL;
 	f->n_vanished = 0;
 	f->pstate = NULL;
-	f->keywords = NULL;
+	f->rx = NULL;
 	f->premote = NULL;
 	f->plocal = NULL;
 	f->n_remote = f->cap_remote = f->n_local = 0;
