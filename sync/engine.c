@@ -44,16 +44,13 @@ void sync_counts_add(struct sync_counts *to, const struct sync_counts *c)
 	to->skipped += c->skipped;
 	to->folders_created += c->folders_created;
 	to->folders_deleted += c->folders_deleted;
+	to->moved_local += c->moved_local;
+	to->moved_remote += c->moved_remote;
 	to->bytes_down += c->bytes_down;
 	to->bytes_up += c->bytes_up;
 }
 
 /* ---- one folder -------------------------------------------------------- */
-
-enum side_presence {
-	ON_SERVER = 1 << 0,
-	ON_DISK = 1 << 1,
-};
 
 static bool has_intents(const struct engine *e, const char *remote)
 {
@@ -94,102 +91,168 @@ static int unchanged_everywhere(struct folder_run *f, const struct imap_folder *
 	return on_server == rf->counts.messages;
 }
 
-static int sync_folder(struct engine *e, const char *remote, const char *wire,
-		       const char *rel, unsigned present,
-		       const struct imap_folder *rf, struct error *err)
+int sync_select(struct engine *e, const char *wire, struct imap_select_opts *so,
+		struct imap_mailbox *mb, struct error *err)
 {
-	struct folder_run f = {.e = e, .remote = remote, .wire = wire};
-	f.path = maildir_folder_path(&e->tree, rel);
-	int r = state_folder_get(e->st, remote, &f.sf, err);
+	free(e->selected);
+	e->selected = NULL;
+	int r = imap_select(e->imap, wire, so, mb, err);
+	if (r == 0 && !so->examine)
+		e->selected = xstrdup(wire);
+	return r;
+}
+
+void sync_folder_free(struct folder_run *f)
+{
+	if (!f)
+		return;
+	sync_views_release(f);
+	imap_mailbox_free(&f->mb);
+	state_folder_release(&f->sf);
+	free(f->path);
+	free(f->rel);
+	free(f->wire_buf);
+	free(f);
+}
+
+/*
+ * The first half of a folder's sync: SELECT, the replay of its intents,
+ * and the three views.  *f_r is NULL when there is nothing to do (the
+ * folder is unchanged on both sides).  Moves across folders are matched
+ * between the two halves (moves.c).
+ */
+static int sync_folder_prepare(struct engine *e, const char *remote,
+			       const char *wire, const char *rel, unsigned present,
+			       const struct imap_folder *rf, struct folder_run **f_r,
+			       struct error *err)
+{
+	*f_r = NULL;
+	struct folder_run *f = xcalloc(1, sizeof(*f));
+	f->e = e;
+	f->remote = remote;
+	f->wire_buf = wire ? xstrdup(wire) : NULL;
+	f->wire = f->wire_buf;
+	f->rel = xstrdup(rel);
+	f->present = present;
+	f->path = maildir_folder_path(&e->tree, rel);
+	int r = state_folder_get(e->st, remote, &f->sf, err);
 	if (r < 0)
-		goto out;
+		goto fail;
 	sync_emit(e, SYNC_EV_FOLDER_START, remote, NULL, NULL);
 	if (present == (ON_SERVER | ON_DISK) && !e->o->dry_run) {
-		r = unchanged_everywhere(&f, rf, err);
-		if (r != 0) {
-			e->rep->folders_synced += r > 0;
-			r = r > 0 ? 0 : r;
-			goto out;
+		r = unchanged_everywhere(f, rf, err);
+		if (r < 0)
+			goto fail;
+		if (r > 0) {
+			e->rep->folders_synced++;
+			sync_emit(e, SYNC_EV_FOLDER_DONE, remote, NULL, &f->counts);
+			sync_folder_free(f);
+			return 0;
 		}
 	}
 
-	f.pending_intents = has_intents(e, remote);
+	f->pending_intents = has_intents(e, remote);
 	if (present & ON_SERVER) {
 		struct imap_select_opts so = {0};
 		/* With QRESYNC the view starts from the state before SELECT. */
-		if (f.sf.id && e->qresync && !f.pending_intents && !f.pstate)
-			r = sync_state_view(&f, err);
+		if (f->sf.id && e->qresync && !f->pending_intents && !f->pstate)
+			r = sync_state_view(f, err);
 		if (r < 0)
-			goto out;
-		sync_server_view_prepare(&f, &so);
-		r = imap_select(e->imap, wire, &so, &f.mb, err);
+			goto fail;
+		sync_server_view_prepare(f, &so);
+		r = sync_select(e, f->wire, &so, &f->mb, err);
 		if (r < 0)
-			goto out;
-		if (f.sf.id && f.sf.uidvalidity && f.mb.uidvalidity != f.sf.uidvalidity) {
+			goto fail;
+		if (f->sf.id && f->sf.uidvalidity && f->mb.uidvalidity != f->sf.uidvalidity) {
 			/* Re-matching by Message-ID is a later step; until
 			 * then nothing is downloaded or deleted blindly. */
 			r = error_set(err, ERR_FOLDER, "UIDVALIDITY changed from %u to %u; "
-				      "the folder is left alone", f.sf.uidvalidity,
-				      f.mb.uidvalidity);
-			goto out;
+				      "the folder is left alone", f->sf.uidvalidity,
+				      f->mb.uidvalidity);
+			goto fail;
 		}
-		if (f.sf.id && !e->o->dry_run)
-			r = sync_replay_folder(&f, err);
+		if (f->sf.id && !e->o->dry_run)
+			r = sync_replay_folder(f, err);
 	}
-	if (r == 0 && !f.pstate)
-		r = sync_state_view(&f, err);
+	if (r == 0 && !f->pstate)
+		r = sync_state_view(f, err);
 	if (r == 0 && (present & ON_SERVER))
-		r = sync_server_view(&f, err);
+		r = sync_server_view(f, err);
 	if (r == 0 && (present & ON_DISK))
-		r = sync_local_view(&f, err);
+		r = sync_local_view(f, err);
 	if (r < 0)
-		goto out;
+		goto fail;
+	*f_r = f;
+	return 0;
+fail:
+	sync_folder_free(f);
+	return r;
+}
 
-	struct plan_input in = {f.pstate, f.msgs.n, f.premote, f.n_remote,
-				f.plocal, f.n_local};
+int sync_folder_finish(struct folder_run *f, struct error *err)
+{
+	struct engine *e = f->e;
+	int r = 0;
+	/* The connection may have selected another folder since (moves). */
+	if ((f->present & ON_SERVER) && !e->o->dry_run &&
+	    (!e->selected || strcmp(e->selected, f->wire))) {
+		struct imap_select_opts so = {.condstore = e->condstore};
+		struct imap_mailbox mb = {0};
+		r = sync_select(e, f->wire, &so, &mb, err);
+		imap_mailbox_free(&mb);
+		if (r < 0)
+			return r;
+	}
+	struct plan_input in = {f->pstate, f->msgs.n, f->premote, f->n_remote,
+				f->plocal, f->n_local};
 	struct plan p = PLAN_INIT;
 	r = plan_folder(&in, &e->settings, &p, err);
 	if (r == 0 && p.refused) {
-		sync_emit(e, SYNC_EV_FOLDER_REFUSED, remote, p.refusal, NULL);
+		sync_emit(e, SYNC_EV_FOLDER_REFUSED, f->remote, p.refusal, NULL);
 		e->rep->folders_refused++;
 	} else if (r == 0 && e->o->dry_run) {
 		for (size_t i = 0; i < p.n_actions; i++) {
-			char *text = sync_action_text(&f, &p.actions[i]);
+			char *text = sync_action_text(f, &p.actions[i]);
 			if (text)
-				sync_emit(e, SYNC_EV_PLAN, remote, text, NULL);
+				sync_emit(e, SYNC_EV_PLAN, f->remote, text, NULL);
 			free(text);
 		}
 		e->rep->folders_synced++;
 	} else if (r == 0) {
-		if (!f.sf.id) {
-			r = state_folder_add(e->st, remote, rel, &f.sf.id, err);
-			f.sf.remote = xstrdup(remote);
-			f.sf.local = xstrdup(rel);
-		}
+		r = sync_folder_record(f, err);
 		if (r == 0)
-			r = sync_execute(&f, &p, err);
+			r = sync_execute(f, &p, err);
 		if (r == 0) {
-			if (present & ON_SERVER) {
-				f.sf.uidvalidity = f.mb.uidvalidity;
-				f.sf.uidnext = f.mb.uidnext;
-				f.sf.highestmodseq = f.view_modseq;
+			if (f->present & ON_SERVER) {
+				f->sf.uidvalidity = f->mb.uidvalidity;
+				f->sf.uidnext = f->mb.uidnext;
+				f->sf.highestmodseq = f->view_modseq;
 			}
-			if (f.scanned)
-				f.sf.stamp = f.scan.stamp;
-			f.sf.last_sync = e->now;
-			r = state_folder_update(e->st, &f.sf, err);
+			if (f->scanned)
+				f->sf.stamp = f->scan.stamp;
+			f->sf.last_sync = e->now;
+			r = state_folder_update(e->st, &f->sf, err);
 		}
 		e->rep->folders_synced += r == 0;
 	}
 	plan_release(&p);
-out:
-	sync_counts_add(&e->rep->counts, &f.counts);
+	sync_counts_add(&e->rep->counts, &f->counts);
 	if (r == 0)
-		sync_emit(e, SYNC_EV_FOLDER_DONE, remote, NULL, &f.counts);
-	sync_views_release(&f);
-	imap_mailbox_free(&f.mb);
-	state_folder_release(&f.sf);
-	free(f.path);
+		sync_emit(e, SYNC_EV_FOLDER_DONE, f->remote, NULL, &f->counts);
+	return r;
+}
+
+int sync_folder_record(struct folder_run *f, struct error *err)
+{
+	if (f->sf.id)
+		return 0;
+	int r = state_folder_add(f->e->st, f->remote, f->rel, &f->sf.id, err);
+	if (r == 0) {
+		free(f->sf.remote);
+		free(f->sf.local);
+		f->sf.remote = xstrdup(f->remote);
+		f->sf.local = xstrdup(f->rel);
+	}
 	return r;
 }
 
@@ -355,7 +418,7 @@ static int remote_clean(struct engine *e, const struct pair *p,
 	}
 	struct imap_select_opts so = {.examine = true};
 	struct imap_mailbox mb = {0};
-	int r = imap_select(e->imap, p->rf->wire, &so, &mb, err);
+	int r = sync_select(e, p->rf->wire, &so, &mb, err);
 	struct clean_ctx cc = {m, 0, false};
 	if (r == 0 && mb.uidvalidity == p->sf->uidvalidity && mb.uidnext == p->sf->uidnext &&
 	    mb.exists == on_server) {
@@ -423,8 +486,10 @@ static int delete_local_folder(struct engine *e, const char *path,
 	return r;
 }
 
-int sync_pair(struct engine *e, const struct pair *p, struct error *err)
+int sync_pair_prepare(struct engine *e, const struct pair *p,
+		      struct folder_run **f_r, struct error *err)
 {
+	*f_r = NULL;
 	char *rel = NULL, *wire = NULL, *path = NULL;
 	struct state_msgs msgs = {NULL, 0};
 	unsigned present = 0;
@@ -516,7 +581,7 @@ int sync_pair(struct engine *e, const struct pair *p, struct error *err)
 		break;
 	}
 	if (r == 0)
-		r = sync_folder(e, p->name, wire, rel, present, p->rf, err);
+		r = sync_folder_prepare(e, p->name, wire, rel, present, p->rf, f_r, err);
 out:
 	state_msgs_release(&msgs);
 	free(path);
@@ -712,6 +777,7 @@ int sync_account(const struct config *cfg, const struct config_account *a,
 		imap_close(e.imap);
 	}
 	state_intents_free(e.intents, e.n_intents);
+	free(e.selected);
 	state_close(e.st);
 	state_lock_release(lock);
 	free(db);

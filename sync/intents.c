@@ -13,6 +13,12 @@
  *             (else by size and INTERNALDATE when exactly one matches);
  *             found, the state learns its UID; not found, the file is
  *             planned as new again.
+ *   move      uid, to, uidnext, msgid: a UID MOVE.  A server without MOVE
+ *             gets COPY, \Deleted and UID EXPUNGE; if a crash came between
+ *             the COPY and the EXPUNGE, the message is in both folders:
+ *             the replay finds the copy (by Message-ID, at or above the
+ *             destination's UIDNEXT) and finishes the expunge.  Everything
+ *             else about a move is found again by the matching (moves.c).
  *
  * Every other effect (a rename for flags, a STORE, an unlink, an
  * expunge) is safe to repeat and converges by itself: the next run sees
@@ -22,6 +28,7 @@
 #include "sync-private.h"
 
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -178,6 +185,78 @@ static int replay_append(struct folder_run *f, const struct state_intent *in,
 	return r < 0 ? r : 0;
 }
 
+/* The UIDs of `criteria` in the folder now selected, at or above `min`. */
+static int search_from(struct folder_run *f, const char *criteria, uint32_t min,
+		       uint32_t *first_r, struct error *err)
+{
+	uint32_t *uids = NULL;
+	size_t n = 0;
+	*first_r = 0;
+	int r = imap_uid_search(f->e->imap, criteria, &uids, &n, err);
+	for (size_t i = 0; r == 0 && i < n && !*first_r; i++)
+		if (uids[i] >= min)
+			*first_r = uids[i];
+	free(uids);
+	return r;
+}
+
+static int replay_move(struct folder_run *f, const struct state_intent *in,
+		       struct error *err)
+{
+	struct engine *e = f->e;
+	uint32_t uid = (uint32_t)get_num(in->params, "uid");
+	char *to = sync_intent_get(in->params, "to");
+	char *msgid = sync_intent_get(in->params, "msgid");
+	char *quoted = msgid && *msgid ? imap_quote(msgid) : NULL;
+	char *wire = NULL;
+	int r = 0;
+	uint32_t here = 0, copy = 0;
+	if (!uid || !to || !quoted || !e->uidplus)
+		goto out;
+	char *criteria = xasprintf("UID %u", uid);
+	r = search_from(f, criteria, uid, &here, err);
+	free(criteria);
+	if (r < 0 || here != uid)
+		goto out; /* gone from here: moved or expunged */
+	r = imap_mailbox_wire(e->imap, to, &wire, err);
+	if (r < 0)
+		goto out;
+	struct imap_select_opts ex = {.examine = true};
+	struct imap_mailbox mb = {0};
+	r = sync_select(e, wire, &ex, &mb, err);
+	imap_mailbox_free(&mb);
+	if (r == 0) {
+		uint64_t next = get_num(in->params, "uidnext");
+		criteria = xasprintf("UID %llu:* HEADER Message-ID %s",
+				     (unsigned long long)(next ? next : 1), quoted);
+		r = search_from(f, criteria, (uint32_t)next, &copy, err);
+		free(criteria);
+	}
+	/* Back to this folder, whose views are built next. */
+	struct imap_select_opts so = {.condstore = e->condstore};
+	struct imap_mailbox back = {0};
+	int rs = sync_select(e, f->wire, &so, &back, err);
+	imap_mailbox_free(&back);
+	if (r == 0)
+		r = rs;
+	if (r == 0 && copy) {
+		sync_step(e, "move-replay-expunge");
+		r = imap_simple(e->imap, NULL, NULL, err,
+				"UID STORE %u +FLAGS.SILENT (\\Deleted)", uid);
+		if (r == 0) {
+			char set[16];
+			snprintf(set, sizeof(set), "%u", uid);
+			r = imap_uid_expunge(e->imap, set, err);
+		}
+	}
+out:
+	free(wire);
+	free(quoted);
+	free(msgid);
+	free(to);
+	return r;
+}
+
 int sync_replay_folder(struct folder_run *f, struct error *err)
 {
 	struct engine *e = f->e;
@@ -190,6 +269,8 @@ int sync_replay_folder(struct folder_run *f, struct error *err)
 			r = replay_download(f, in, err);
 		else if (!strcmp(in->kind, "append"))
 			r = replay_append(f, in, err);
+		else if (!strcmp(in->kind, "move"))
+			r = replay_move(f, in, err);
 		if (r == 0)
 			r = state_intent_confirm(e->st, in->id, err);
 		if (r < 0)

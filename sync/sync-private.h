@@ -28,10 +28,16 @@ struct engine {
 	bool condstore, qresync, uidplus;
 	bool root_missing;          /* --dry-run of a first sync: no root yet */
 	const char *db_path;        /* the state file */
+	char *selected;             /* the folder this connection has selected */
 	pthread_mutex_t *emit_mu;   /* serialises events across connections */
 	struct state_intent *intents; /* pending when the run started */
 	size_t n_intents;
 	int64_t now;
+};
+
+enum side_presence {
+	ON_SERVER = 1 << 0,
+	ON_DISK = 1 << 1,
 };
 
 /* What the planner does not look at but the executor needs. */
@@ -46,7 +52,10 @@ struct folder_run {
 	struct engine *e;
 	const char *remote;         /* UTF-8 name */
 	const char *wire;           /* as the server spells it */
+	char *wire_buf;
+	char *rel;                  /* the local folder below the root */
 	char *path;                 /* the local folder, absolute */
+	unsigned present;           /* enum side_presence */
 	struct state_folder sf;
 	struct imap_mailbox mb;
 	struct sync_counts counts;
@@ -105,6 +114,23 @@ void sync_views_release(struct folder_run *f);
 const struct remote_extra *sync_remote_extra(const struct folder_run *f,
 					     uint32_t uid);
 
+/* views.c: what a move changes in the views of the folders involved
+ * (strings are copied, except plan_local_msg.name, which must outlive
+ * the run: it points into a scan). */
+void sync_view_drop_remote(struct folder_run *f, uint32_t uid);
+void sync_view_add_remote(struct folder_run *f, const struct plan_remote_msg *m,
+			  const struct remote_extra *x);
+void sync_view_drop_local(struct folder_run *f, const char *name);
+void sync_view_add_local(struct folder_run *f, const struct plan_local_msg *l);
+/* Drops the state rows whose drop[i] is set (rows are reordered). */
+void sync_view_drop_states(struct folder_run *f, const bool *drop);
+void sync_view_add_state(struct folder_run *f, const struct state_msg *m);
+
+/* moves.c: messages that left one folder for another, on either side,
+ * are moved on the other side too instead of copied and deleted. */
+int sync_moves(struct engine *e, struct folder_run **runs, size_t n,
+	       struct error *err);
+
 /* exec.c */
 int sync_execute(struct folder_run *f, const struct plan *p, struct error *err);
 /* The text of an action for --dry-run and traces. */
@@ -120,7 +146,18 @@ struct pair {
 
 /* engine.c */
 int sync_connect(struct engine *e, struct error *err);
-int sync_pair(struct engine *e, const struct pair *p, struct error *err);
+/* The folder operations of a pair (create, delete...) and, when its
+ * messages are to be synced, the first half of that: *f_r. */
+int sync_pair_prepare(struct engine *e, const struct pair *p,
+		      struct folder_run **f_r, struct error *err);
+/* The second half: plan, carry out, record. */
+int sync_folder_finish(struct folder_run *f, struct error *err);
+void sync_folder_free(struct folder_run *f);
+/* Adds the folder to the state if it is new there. */
+int sync_folder_record(struct folder_run *f, struct error *err);
+/* SELECT (or EXAMINE), remembering what is selected. */
+int sync_select(struct engine *e, const char *wire, struct imap_select_opts *so,
+		struct imap_mailbox *mb, struct error *err);
 /* Reports a folder's failure and returns 0, or returns r for an account
  * error (which ends the run). */
 int sync_folder_failed(struct engine *e, const char *name, int r,

@@ -350,6 +350,73 @@ int sync_server_view(struct folder_run *f, struct error *err)
 	return r;
 }
 
+/* ---- changes moves make to the views ------------------------------------ */
+
+void sync_view_drop_remote(struct folder_run *f, uint32_t uid)
+{
+	ssize_t k = remote_find(f, f->n_remote, uid);
+	if (k < 0)
+		return;
+	f->premote[k].uid = 0;
+	remote_compact(f);
+	f->n_base = f->n_remote;
+}
+
+void sync_view_add_remote(struct folder_run *f, const struct plan_remote_msg *m,
+			  const struct remote_extra *x)
+{
+	struct plan_remote_msg *n = remote_add(f, m->uid);
+	*n = *m;
+	f->rx[f->n_remote - 1].keywords = x && x->keywords ? xstrdup(x->keywords) : NULL;
+	f->rx[f->n_remote - 1].msgid = x && x->msgid ? xstrdup(x->msgid) : NULL;
+	remote_sort(f);
+	f->n_base = f->n_remote;
+}
+
+void sync_view_drop_local(struct folder_run *f, const char *name)
+{
+	for (size_t i = 0; i < f->n_local; i++)
+		if (!strcmp(f->plocal[i].name, name)) {
+			f->plocal[i] = f->plocal[--f->n_local];
+			return;
+		}
+}
+
+void sync_view_add_local(struct folder_run *f, const struct plan_local_msg *l)
+{
+	f->plocal = xrealloc(f->plocal, (f->n_local + 1) * sizeof(*f->plocal));
+	f->plocal[f->n_local++] = *l;
+}
+
+void sync_view_drop_states(struct folder_run *f, const bool *drop)
+{
+	size_t j = 0;
+	for (size_t i = 0; i < f->msgs.n; i++) {
+		if (drop[i]) {
+			state_msg_release(&f->msgs.msgs[i]);
+			continue;
+		}
+		f->msgs.msgs[j] = f->msgs.msgs[i];
+		f->pstate[j++] = f->pstate[i];
+	}
+	f->msgs.n = j;
+}
+
+void sync_view_add_state(struct folder_run *f, const struct state_msg *m)
+{
+	size_t n = f->msgs.n;
+	f->msgs.msgs = xrealloc(f->msgs.msgs, (n + 1) * sizeof(*f->msgs.msgs));
+	f->pstate = xrealloc(f->pstate, (n + 1) * sizeof(*f->pstate));
+	struct state_msg *c = &f->msgs.msgs[n];
+	*c = *m;
+	c->local = m->local ? xstrdup(m->local) : NULL;
+	c->keywords = m->keywords ? xstrdup(m->keywords) : NULL;
+	c->message_id = m->message_id ? xstrdup(m->message_id) : NULL;
+	c->emailid = m->emailid ? xstrdup(m->emailid) : NULL;
+	f->pstate[n] = (struct plan_state_msg){c->uid, c->local, c->flags, c->local_flags};
+	f->msgs.n++;
+}
+
 /* ---- the Maildir ----------------------------------------------------- */
 
 static int cmp_str(const void *a, const void *b)

@@ -1,12 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Folders in parallel: the account's `connections` setting says how many
- * connections may work at once.  The first is the run's own; each extra
- * one is a thread with its own IMAP connection, its own handle on the
- * state (SQLite serialises the writes, WAL lets reads go on) and its own
- * report, merged at the end.  Folders are taken from one queue in name
- * order.  A connection the server refuses just leaves the work to the
- * others; an account error on any connection stops them all.
+ * Folders in parallel, in three phases.  The account's `connections`
+ * setting says how many connections may work at once: the first is the
+ * run's own; each extra one is a thread with its own IMAP connection, its
+ * own handle on the state (SQLite serialises the writes, WAL lets reads
+ * go on) and its own report, merged at the end.
+ *
+ *   1. each connection takes folders off one queue in name order: folder
+ *      operations, SELECT, replay, the three views;
+ *   2. the run's own connection matches moves across all folders
+ *      (moves.c), which needs every view at once;
+ *   3. each connection plans and carries out the folders it prepared (its
+ *      connection may still have one selected).
+ *
+ * A connection the server refuses leaves the work to the others; an
+ * account error on any connection stops them all.
  */
 #include "sync-private.h"
 
@@ -16,9 +24,10 @@
 struct queue {
 	pthread_mutex_t mu;
 	const struct pair *pairs;
+	struct folder_run **runs; /* index-aligned with pairs */
 	size_t n, next;
 	bool stop;
-	struct error err;   /* the first account error */
+	struct error err;         /* the first account error */
 };
 
 struct worker {
@@ -26,11 +35,32 @@ struct worker {
 	struct sync_report rep;
 	struct queue *q;
 	pthread_t thread;
-	bool started;
+	bool ready;               /* connected, state open */
+	int phase;                /* 1 or 3 */
 };
 
-/* Takes folders off the queue until it is empty or stopped. */
-static int work(struct engine *e, struct queue *q)
+static void stop_with(struct queue *q, struct error *err)
+{
+	pthread_mutex_lock(&q->mu);
+	if (!q->stop) {
+		q->stop = true;
+		q->err = *err;
+	} else {
+		error_clear(err);
+	}
+	pthread_mutex_unlock(&q->mu);
+}
+
+static bool stopped(struct queue *q)
+{
+	pthread_mutex_lock(&q->mu);
+	bool s = q->stop;
+	pthread_mutex_unlock(&q->mu);
+	return s;
+}
+
+/* Phase 1: takes folders off the queue until it is empty or stopped. */
+static void prepare_all(struct engine *e, struct queue *q)
 {
 	for (;;) {
 		pthread_mutex_lock(&q->mu);
@@ -40,21 +70,32 @@ static int work(struct engine *e, struct queue *q)
 			q->next++;
 		pthread_mutex_unlock(&q->mu);
 		if (done)
-			return 0;
+			return;
 		struct error err = ERROR_INIT;
-		int r = sync_pair(e, &q->pairs[i], &err);
+		int r = sync_pair_prepare(e, &q->pairs[i], &q->runs[i], &err);
 		if (r < 0)
 			r = sync_folder_failed(e, q->pairs[i].name, r, &err);
 		if (r < 0) {
-			pthread_mutex_lock(&q->mu);
-			if (!q->stop) {
-				q->stop = true;
-				q->err = err;
-			} else {
-				error_clear(&err);
-			}
-			pthread_mutex_unlock(&q->mu);
-			return r;
+			stop_with(q, &err);
+			return;
+		}
+	}
+}
+
+/* Phase 3: the folders this connection prepared. */
+static void finish_own(struct engine *e, struct queue *q)
+{
+	for (size_t i = 0; i < q->n && !stopped(q); i++) {
+		struct folder_run *f = q->runs[i];
+		if (!f || f->e != e)
+			continue;
+		struct error err = ERROR_INIT;
+		int r = sync_folder_finish(f, &err);
+		if (r < 0)
+			r = sync_folder_failed(e, f->remote, r, &err);
+		if (r < 0) {
+			stop_with(q, &err);
+			return;
 		}
 	}
 }
@@ -62,26 +103,60 @@ static int work(struct engine *e, struct queue *q)
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
+	if (w->phase == 1) {
+		struct error err = ERROR_INIT;
+		/* A connection or state that could not be had leaves the
+		 * folders to the other connections. */
+		w->ready = state_open(w->e.db_path, &w->e.st, &err) == 0 &&
+			   sync_connect(&w->e, &err) == 0;
+		error_clear(&err);
+		if (w->ready)
+			prepare_all(&w->e, w->q);
+	} else if (w->ready) {
+		finish_own(&w->e, w->q);
+	}
+	return NULL;
+}
+
+static void run_phase(struct worker *workers, size_t n, int phase,
+		      void (*own)(struct engine *, struct queue *),
+		      struct engine *e, struct queue *q)
+{
+	bool *started = xcalloc(n ? n : 1, sizeof(*started));
+	for (size_t i = 0; i < n; i++) {
+		workers[i].phase = phase;
+		started[i] = pthread_create(&workers[i].thread, NULL, worker_main,
+					    &workers[i]) == 0;
+	}
+	own(e, q);
+	for (size_t i = 0; i < n; i++)
+		if (started[i])
+			pthread_join(workers[i].thread, NULL);
+	free(started);
+}
+
+static void worker_end(struct engine *e, struct worker *w)
+{
+	sync_counts_add(&e->rep->counts, &w->rep.counts);
+	e->rep->folders_synced += w->rep.folders_synced;
+	e->rep->folders_failed += w->rep.folders_failed;
+	e->rep->folders_refused += w->rep.folders_refused;
+	e->rep->local_changed |= w->rep.local_changed;
 	struct error err = ERROR_INIT;
-	if (state_open(w->e.db_path, &w->e.st, &err) == 0 &&
-	    sync_connect(&w->e, &err) == 0)
-		work(&w->e, w->q);
-	/* A connection or state that could not be had leaves the folders
-	 * to the other connections; the run's own connection works. */
-	error_clear(&err);
 	if (w->e.imap) {
 		imap_logout(w->e.imap, &err);
 		error_clear(&err);
 		imap_close(w->e.imap);
 	}
+	free(w->e.selected);
 	state_close(w->e.st);
-	return NULL;
 }
 
 int sync_pairs(struct engine *e, const struct pair *pairs, size_t n,
 	       struct error *err)
 {
 	struct queue q = {.pairs = pairs, .n = n};
+	q.runs = xcalloc(n ? n : 1, sizeof(*q.runs));
 	pthread_mutex_init(&q.mu, NULL);
 	pthread_mutex_t emit_mu;
 	pthread_mutex_init(&emit_mu, NULL);
@@ -101,28 +176,32 @@ int sync_pairs(struct engine *e, const struct pair *pairs, size_t n,
 		w->e.rep = &w->rep;
 		w->e.imap = NULL;
 		w->e.st = NULL;
+		w->e.selected = NULL;
 		w->q = &q;
-		w->started = pthread_create(&w->thread, NULL, worker_main, w) == 0;
 	}
-	int r = work(e, &q);
-	for (size_t i = 0; i < extra; i++) {
-		struct worker *w = &workers[i];
-		if (!w->started)
-			continue;
-		pthread_join(w->thread, NULL);
-		sync_counts_add(&e->rep->counts, &w->rep.counts);
-		e->rep->folders_synced += w->rep.folders_synced;
-		e->rep->folders_failed += w->rep.folders_failed;
-		e->rep->folders_refused += w->rep.folders_refused;
-		e->rep->local_changed |= w->rep.local_changed;
+
+	run_phase(workers, extra, 1, prepare_all, e, &q);
+	if (!q.stop) {
+		struct error merr = ERROR_INIT;
+		if (sync_moves(e, q.runs, n, &merr) < 0)
+			stop_with(&q, &merr);
 	}
+	if (!q.stop)
+		run_phase(workers, extra, 3, finish_own, e, &q);
+
+	for (size_t i = 0; i < n; i++)
+		sync_folder_free(q.runs[i]);
+	for (size_t i = 0; i < extra; i++)
+		worker_end(e, &workers[i]);
 	e->emit_mu = NULL;
+	int r = 0;
 	if (q.stop) {
 		/* Some connection (maybe this one) hit an account error. */
 		r = error_set(err, q.err.reach, "%s", q.err.msg);
 		error_clear(&q.err);
 	}
 	free(workers);
+	free(q.runs);
 	pthread_mutex_destroy(&q.mu);
 	pthread_mutex_destroy(&emit_mu);
 	return r;

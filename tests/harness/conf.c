@@ -111,10 +111,22 @@ char *harness_config_text(const struct harness *h,
 		add_unprivileged(&c);
 	/* imap_zlib adds COMPRESS=DEFLATE only to Dovecot's own list, so a
 	 * replaced list must name it itself. */
-	if (opts->no_condstore || opts->no_qresync)
-		buf_addf(&c, "imap_capability = %s%s%s\n", no_condstore_caps,
-			 opts->no_condstore ? "" : " CONDSTORE",
+	if (opts->no_condstore || opts->no_qresync || opts->no_move) {
+		/* The usual list, with what the options take out. */
+		struct buf caps = BUF_INIT(BUF_UNLIMITED);
+		buf_adds(&caps, no_condstore_caps);
+		if (!opts->no_condstore)
+			buf_adds(&caps, opts->no_qresync ? " CONDSTORE" : " CONDSTORE QRESYNC");
+		if (opts->no_move) {
+			char *m = strstr(caps.data, " MOVE ");
+			if (m)
+				memmove(m, m + 5, strlen(m + 5) + 1);
+			caps.len = strlen(caps.data);
+		}
+		buf_addf(&c, "imap_capability = %s%s\n", caps.data,
 			 opts->compress ? " COMPRESS=DEFLATE" : "");
+		buf_release(&caps);
+	}
 	if (opts->compress)
 		buf_adds(&c, "protocol imap {\n"
 			     "  mail_plugins = $mail_plugins imap_zlib\n"

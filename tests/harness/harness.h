@@ -44,6 +44,8 @@ struct harness_opts {
 	bool no_condstore;
 	/* Advertise CONDSTORE but not QRESYNC, as Gmail does. */
 	bool no_qresync;
+	/* Leave MOVE out (clients fall back to COPY + EXPUNGE). */
+	bool no_move;
 	/* Load imap_zlib so that COMPRESS=DEFLATE is offered. */
 	bool compress;
 	/* disable_plaintext_auth = no: LOGIN allowed without TLS. */

@@ -22,27 +22,16 @@
 #include "world.h"
 
 static unsigned folder_seq;
+static struct harness_opts group_opts;
 
 static int setup(void **state)
 {
-	struct harness *h = xcalloc(1, sizeof(*h));
-	*state = h;
-	if (!harness_available())
-		return 0;
-	struct error err = ERROR_INIT;
-	if (harness_start(h, NULL, &err) < 0) {
-		fprintf(stderr, "%s\n", err.msg);
-		error_clear(&err);
-		return -1;
-	}
-	return 0;
+	return world_setup(state, &group_opts);
 }
 
 static int teardown(void **state)
 {
-	harness_stop(*state);
-	free(*state);
-	return 0;
+	return world_teardown(state);
 }
 
 struct steps {
@@ -58,11 +47,14 @@ static void on_step(void *ctx, const char *step)
 }
 
 /* A scenario: what both sides hold before the run under test, and what
- * they must hold after it. */
+ * they must hold after it.  A scenario with folders names the suffixes
+ * of the folders it syncs (the world then syncs "<folder>*") and want
+ * lists them as "-a: a:S b: | -b: c:". */
 struct scenario {
 	const char *name;
 	void (*prepare)(struct world *w);
 	const char *want;
+	const char *const *folders;
 };
 
 /* Every kind of change at once, after a first sync. */
@@ -95,18 +87,108 @@ static void prepare_first(struct world *w)
 	local_add(w, "l2", "");
 }
 
+/* Moves both ways with flag changes, after a first sync of two folders
+ * (w syncs "<base>*"; the folders are "<base>-a" and "<base>-b"). */
+static void prepare_moves(struct world *w)
+{
+	char *base = xstrndup(w->folder, strlen(w->folder) - 1);
+	char *fa = xasprintf("%s-a", base), *fb = xasprintf("%s-b", base);
+	world_use(w, fb, true);
+	world_use(w, fa, true);
+	const char *names[] = {"a", "b", "c", "d", "e", "f"};
+	for (size_t i = 0; i < 6; i++)
+		server_add(w, names[i], NULL);
+	world_sync_ok(w);
+	struct error err = ERROR_INIT;
+	for (size_t i = 0; i < 2; i++) {
+		char *id = xasprintf("<%s@test>", names[i]);
+		if (harness_doveadm(w->h, NULL, NULL, &err, "move", "-u", w->h->user, fb,
+				    "mailbox", fa, "HEADER", "Message-ID", id, NULL) < 0)
+			fail_msg("%s", err.msg);
+		free(id);
+	}
+	local_move(w, "c", fb);
+	local_move(w, "d", fb);
+	local_flags(w, "f", "F");
+	server_flags(w, "e", "\\Seen");
+	free(base);
+	free(fa);
+	free(fb);
+}
+
+static const char *const two_folders[] = {"-a", "-b", NULL};
+
 static const struct scenario scenarios[] = {
-	{"mixed", prepare_mixed, "a:FS b:R e: f:S g:S h:"},
-	{"first", prepare_first, "l0:S l1:FS l2: s0: s1:S s2: s3:S s4:"},
+	{"mixed", prepare_mixed, "a:FS b:R e: f:S g:S h:", NULL},
+	{"first", prepare_first, "l0:S l1:FS l2: s0: s1:S s2: s3:S s4:", NULL},
+	{"moves", prepare_moves, "-a: e:S f:F | -b: a: b: c: d:", two_folders},
 };
+
+/* Both sides of every folder of the scenario, as want spells them; NULL
+ * when the two sides differ (then *diff_r says how). */
+static char *describe(struct world *w, const struct scenario *sc, char **diff_r)
+{
+	*diff_r = NULL;
+	if (!sc->folders) {
+		char *server = server_view(w), *local = local_view(w);
+		if (strcmp(server, local)) {
+			*diff_r = xasprintf("server \"%s\", Maildir \"%s\"", server, local);
+			free(server);
+			free(local);
+			return NULL;
+		}
+		free(local);
+		return server;
+	}
+	char *base = xstrndup(w->folder, strcspn(w->folder, "-*"));
+	struct buf b = BUF_INIT(BUF_UNLIMITED);
+	for (size_t i = 0; sc->folders[i]; i++) {
+		char *folder = xasprintf("%s%s", base, sc->folders[i]);
+		world_use(w, folder, false);
+		char *server = server_view(w), *local = local_view(w);
+		if (strcmp(server, local) && !*diff_r)
+			*diff_r = xasprintf("%s: server \"%s\", Maildir \"%s\"", folder,
+					    server, local);
+		buf_addf(&b, "%s%s: %s", i ? " | " : "", sc->folders[i], server);
+		free(server);
+		free(local);
+		free(folder);
+	}
+	char *glob = xasprintf("%s*", base);
+	world_use(w, glob, false);
+	free(glob);
+	free(base);
+	if (*diff_r) {
+		buf_release(&b);
+		return NULL;
+	}
+	return buf_detach(&b, NULL);
+}
 
 static struct world *fresh(struct harness *h, const struct scenario *sc)
 {
-	char *folder = xasprintf("C%u", ++folder_seq);
+	char *folder = xasprintf(sc->folders ? "C%u*" : "C%u", ++folder_seq);
 	struct world *w = world_new(h, folder, NULL);
 	free(folder);
 	sc->prepare(w);
+	if (sc->folders) {
+		/* prepare_* leave the world on one folder; sync them all. */
+		char *glob = xasprintf("C%u*", folder_seq);
+		world_use(w, glob, false);
+		free(glob);
+	}
 	return w;
+}
+
+static void check(struct world *w, const struct scenario *sc, const char *when)
+{
+	char *diff;
+	char *got = describe(w, sc, &diff);
+	if (!got)
+		fail_msg("%s %s: the sides differ: %s", sc->name, when, diff);
+	if (strcmp(got, sc->want))
+		fail_msg("%s %s: \"%s\", want \"%s\"", sc->name, when, got, sc->want);
+	free(got);
 }
 
 static void run_scenario(struct harness *h, const struct scenario *sc)
@@ -118,7 +200,7 @@ static void run_scenario(struct harness *h, const struct scenario *sc)
 	int r = world_sync(w, &o);
 	if (r != 0 || w->rep.folders_failed)
 		fail_msg("%s: %s", sc->name, w->err.msg ? w->err.msg : "a folder failed");
-	assert_sides(w, sc->want);
+	check(w, sc, "uninterrupted");
 	world_assert_quiet(w);
 	world_free(w);
 	assert_true(count.n > 5);
@@ -145,13 +227,9 @@ static void run_scenario(struct harness *h, const struct scenario *sc)
 		if (r != 0 || w->rep.folders_failed)
 			fail_msg("%s: resuming after step %u: %s", sc->name, k,
 				 w->err.msg ? w->err.msg : "failed");
-		char *server = server_view(w), *local = local_view(w);
-		if (strcmp(server, sc->want) || strcmp(local, sc->want))
-			fail_msg("%s, killed at step %u of %u: server \"%s\", Maildir "
-				 "\"%s\", want \"%s\"", sc->name, k, count.n, server, local,
-				 sc->want);
-		free(server);
-		free(local);
+		char *when = xasprintf("killed at step %u of %u", k, count.n);
+		check(w, sc, when);
+		free(when);
 		world_assert_quiet(w);
 		world_free(w);
 	}
@@ -175,11 +253,29 @@ static void killed_at_every_step_first_sync(void **state)
 	run_scenario(h, &scenarios[1]);
 }
 
+static void killed_at_every_step_moves(void **state)
+{
+	struct harness *h = *state;
+	if (!h->pid)
+		skip();
+	run_scenario(h, &scenarios[2]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(killed_at_every_step_mixed),
 		cmocka_unit_test(killed_at_every_step_first_sync),
+		cmocka_unit_test(killed_at_every_step_moves),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	int failed = cmocka_run_group_tests(tests, setup, teardown);
+	/* Without MOVE a server move is COPY, \Deleted, UID EXPUNGE: the
+	 * moves again, killed between each of those too. */
+	const struct CMUnitTest moves[] = {
+		cmocka_unit_test(killed_at_every_step_moves),
+	};
+	group_opts.no_move = true;
+	failed += cmocka_run_group_tests_name("moves on a server without MOVE", moves,
+					      setup, teardown);
+	return failed;
 }

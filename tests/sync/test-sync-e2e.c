@@ -27,24 +27,12 @@ static unsigned folder_seq;
 
 static int setup(void **state)
 {
-	struct harness *h = xcalloc(1, sizeof(*h));
-	*state = h;
-	if (!harness_available())
-		return 0;
-	struct error err = ERROR_INIT;
-	if (harness_start(h, &group_opts, &err) < 0) {
-		fprintf(stderr, "%s\n", err.msg);
-		error_clear(&err);
-		return -1;
-	}
-	return 0;
+	return world_setup(state, &group_opts);
 }
 
 static int teardown(void **state)
 {
-	harness_stop(*state);
-	free(*state);
-	return 0;
+	return world_teardown(state);
 }
 
 static struct world *new_world(void **state, const char *extra)

@@ -24,24 +24,12 @@
 
 static int setup(void **state)
 {
-	struct harness *h = xcalloc(1, sizeof(*h));
-	*state = h;
-	if (!harness_available())
-		return 0;
-	struct error err = ERROR_INIT;
-	if (harness_start(h, NULL, &err) < 0) {
-		fprintf(stderr, "%s\n", err.msg);
-		error_clear(&err);
-		return -1;
-	}
-	return 0;
+	return world_setup(state, NULL);
 }
 
 static int teardown(void **state)
 {
-	harness_stop(*state);
-	free(*state);
-	return 0;
+	return world_teardown(state);
 }
 
 static unsigned env_num(const char *name, unsigned dflt)

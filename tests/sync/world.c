@@ -28,6 +28,28 @@ static void die_on(int r, struct error *err)
 		fail_msg("%s", err->msg ? err->msg : "failed");
 }
 
+int world_setup(void **state, const struct harness_opts *opts)
+{
+	struct harness *h = xcalloc(1, sizeof(*h));
+	*state = h;
+	if (!harness_available())
+		return 0;
+	struct error err = ERROR_INIT;
+	if (harness_start(h, opts, &err) < 0) {
+		fprintf(stderr, "%s\n", err.msg);
+		error_clear(&err);
+		return -1;
+	}
+	return 0;
+}
+
+int world_teardown(void **state)
+{
+	harness_stop(*state);
+	free(*state);
+	return 0;
+}
+
 struct world *world_new(struct harness *h, const char *folder, const char *extra)
 {
 	struct world *w = xcalloc(1, sizeof(*w));
@@ -56,6 +78,17 @@ struct world *world_new(struct harness *h, const char *folder, const char *extra
 	if (!strchr(folder, '*'))
 		die_on(harness_mailbox_create(h, NULL, folder, &err), &err);
 	return w;
+}
+
+void world_use(struct world *w, const char *folder, bool create)
+{
+	free(w->folder);
+	free(w->path);
+	w->folder = xstrdup(folder);
+	w->path = xasprintf("%s/%s", w->root, folder);
+	struct error err = ERROR_INIT;
+	if (create)
+		die_on(harness_mailbox_create(w->h, NULL, folder, &err), &err);
 }
 
 void world_free(struct world *w)
@@ -116,7 +149,7 @@ void world_assert_quiet(struct world *w)
 	const struct sync_counts *c = &w->rep.counts;
 	if (c->downloaded || c->uploaded || c->local_flags || c->remote_flags ||
 	    c->deleted_local || c->deleted_remote || c->folders_created ||
-	    c->folders_deleted)
+	    c->folders_deleted || c->moved_local || c->moved_remote)
 		fail_msg("a second sync changed things: %zu down %zu up %zu/%zu flags "
 			 "%zu/%zu deleted %zu folders", c->downloaded, c->uploaded,
 			 c->local_flags, c->remote_flags, c->deleted_local,
@@ -342,7 +375,8 @@ void local_add(struct world *w, const char *name, const char *letters)
 
 struct change {
 	const char *name;
-	const char *letters; /* NULL: remove */
+	const char *letters; /* NULL: remove, unless to is set */
+	const char *to;      /* move into this folder */
 	bool done;
 };
 
@@ -355,6 +389,13 @@ static void change_one(struct world *w, const char *path, const char *name,
 	if (c->done)
 		fail_msg("%s is in the Maildir twice", name);
 	c->done = true;
+	if (c->to) {
+		char *dest = xasprintf("%s/%s/%s/%s", w->root, c->to,
+				       e->sub == MAILDIR_NEW ? "new" : "cur", e->name);
+		assert_int_equal(rename(path, dest), 0);
+		free(dest);
+		return;
+	}
 	if (!c->letters) {
 		assert_int_equal(unlink(path), 0);
 		return;
@@ -370,7 +411,7 @@ static void change_one(struct world *w, const char *path, const char *name,
 
 void local_flags(struct world *w, const char *name, const char *letters)
 {
-	struct change c = {name, letters, false};
+	struct change c = {name, letters, NULL, false};
 	each_file(w, change_one, &c);
 	if (!c.done)
 		fail_msg("no local file for %s", name);
@@ -378,7 +419,15 @@ void local_flags(struct world *w, const char *name, const char *letters)
 
 void local_remove(struct world *w, const char *name)
 {
-	struct change c = {name, NULL, false};
+	struct change c = {name, NULL, NULL, false};
+	each_file(w, change_one, &c);
+	if (!c.done)
+		fail_msg("no local file for %s", name);
+}
+
+void local_move(struct world *w, const char *name, const char *to_folder)
+{
+	struct change c = {name, NULL, to_folder, false};
 	each_file(w, change_one, &c);
 	if (!c.done)
 		fail_msg("no local file for %s", name);

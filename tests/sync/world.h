@@ -31,10 +31,19 @@ struct world {
 	struct error err; /* of the last sync */
 };
 
+/* cmocka group setup and teardown: a harness Dovecot in *state (not
+ * started, so that tests skip, when Dovecot is not installed). */
+int world_setup(void **state, const struct harness_opts *opts);
+int world_teardown(void **state);
+
 /* A world for folder, with extra YAML lines for the account (e.g.
  * "    sync: {delete: none}\n"), or NULL. */
 struct world *world_new(struct harness *h, const char *folder, const char *extra);
 void world_free(struct world *w);
+
+/* Points the helpers below at another folder of the same world (a world
+ * made with a glob syncs several); creates it on the server if asked. */
+void world_use(struct world *w, const char *folder, bool create);
 
 /* Runs a sync in this process; returns sync_account's result. */
 int world_sync(struct world *w, const struct sync_opts *o);
@@ -62,6 +71,9 @@ void assert_same_names(struct world *w, unsigned want);
 void local_add(struct world *w, const char *name, const char *letters);
 void local_flags(struct world *w, const char *name, const char *letters);
 void local_remove(struct world *w, const char *name);
+/* Moves the file of name into another folder of the root, keeping its
+ * name (as a mail reader or notmuch does). */
+void local_move(struct world *w, const char *name, const char *to_folder);
 char *local_view(struct world *w);
 
 /* Asserts both sides are exactly want ("a:S b:"). */
