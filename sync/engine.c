@@ -164,12 +164,21 @@ static int sync_folder_prepare(struct engine *e, const char *remote,
 		if (r < 0)
 			goto fail;
 		if (f->sf.id && f->sf.uidvalidity && f->mb.uidvalidity != f->sf.uidvalidity) {
-			/* Re-matching by Message-ID is a later step; until
-			 * then nothing is downloaded or deleted blindly. */
-			r = error_set(err, ERR_FOLDER, "UIDVALIDITY changed from %u to %u; "
-				      "the folder is left alone", f->sf.uidvalidity,
-				      f->mb.uidvalidity);
-			goto fail;
+			if (e->o->dry_run) {
+				char *text = xasprintf("UIDVALIDITY changed from %u to %u: "
+						       "messages would be matched again",
+						       f->sf.uidvalidity, f->mb.uidvalidity);
+				sync_emit(e, SYNC_EV_PLAN, remote, text, NULL);
+				free(text);
+				sync_folder_free(f);
+				return 0;
+			}
+			/* A view begun from the state holds void UIDs. */
+			sync_views_release(f);
+			f->qresync_select = false;
+			r = sync_rematch(f, err);
+			if (r < 0)
+				goto fail;
 		}
 		if (f->sf.id && !e->o->dry_run)
 			r = sync_replay_folder(f, err);

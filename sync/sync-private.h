@@ -131,6 +131,10 @@ void sync_view_add_state(struct folder_run *f, const struct state_msg *m);
 int sync_moves(struct engine *e, struct folder_run **runs, size_t n,
 	       struct error *err);
 
+/* rematch.c: after a UIDVALIDITY change, re-keys the folder's state by
+ * Message-ID (the folder is selected; f->mb holds the new UIDVALIDITY). */
+int sync_rematch(struct folder_run *f, struct error *err);
+
 /* exec.c */
 int sync_execute(struct folder_run *f, const struct plan *p, struct error *err);
 /* The text of an action for --dry-run and traces. */

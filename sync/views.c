@@ -498,5 +498,5 @@ void sync_views_release(struct folder_run *f)
 	f->rx = NULL;
 	f->premote = NULL;
 	f->plocal = NULL;
-	f->n_remote = f->cap_remote = f->n_local = 0;
+	f->n_remote = f->cap_remote = f->n_local = f->n_base = 0;
 }

@@ -423,6 +423,57 @@ static void concurrent_server_change_is_merged(void **state)
 	world_free(w);
 }
 
+/* A changed UIDVALIDITY re-keys the folder by Message-ID: nothing is
+ * transferred, nothing deleted. */
+static void uidvalidity_change_costs_nothing(void **state)
+{
+	struct world *w = new_world(state, NULL);
+	for (int i = 0; i < 20; i++) {
+		char name[8];
+		snprintf(name, sizeof(name), "u%02d", i);
+		server_add(w, name, i % 3 ? NULL : "\\Seen");
+	}
+	world_sync_ok(w);
+	struct error err = ERROR_INIT;
+	assert_int_equal(harness_set_uidvalidity(w->h, NULL, w->folder, 4242, &err), 0);
+	local_flags(w, "u01", "F");
+	world_sync_ok(w);
+	assert_int_equal(w->rep.counts.downloaded + w->rep.counts.uploaded, 0);
+	assert_int_equal(w->rep.counts.bytes_down + w->rep.counts.bytes_up, 0);
+	assert_int_equal(w->rep.counts.deleted_local + w->rep.counts.deleted_remote, 0);
+	assert_int_equal(w->rep.counts.remote_flags, 1);
+	char *want = server_view(w);
+	assert_local(w, want);
+	free(want);
+	world_assert_quiet(w);
+	world_free(w);
+}
+
+/* A folder deleted and made again on the server (new UIDVALIDITY, new
+ * UIDs) with the same mail: matched again; of the messages it lost, the
+ * local files go back up; of the new ones, only they come down. */
+static void recreated_folder_costs_only_the_difference(void **state)
+{
+	struct world *w = new_world(state, NULL);
+	server_add(w, "a", "\\Seen");
+	server_add(w, "b", NULL);
+	server_add(w, "c", NULL);
+	world_sync_ok(w);
+	struct error err = ERROR_INIT;
+	assert_int_equal(harness_mailbox_delete(w->h, NULL, w->folder, &err), 0);
+	assert_int_equal(harness_mailbox_create(w->h, NULL, w->folder, &err), 0);
+	server_add(w, "a", "\\Seen");
+	server_add(w, "b", NULL);
+	server_add(w, "new", NULL);
+	world_sync_ok(w);
+	assert_int_equal(w->rep.counts.downloaded, 1);
+	assert_int_equal(w->rep.counts.uploaded, 1);
+	assert_int_equal(w->rep.counts.deleted_local, 0);
+	assert_sides(w, "a:S b: c: new:");
+	world_assert_quiet(w);
+	world_free(w);
+}
+
 #define TESTS                                                                 \
 	cmocka_unit_test(new_server_messages_come_down),                      \
 	cmocka_unit_test(new_local_files_go_up),                              \
@@ -441,7 +492,9 @@ static void concurrent_server_change_is_merged(void **state)
 	cmocka_unit_test(folder_removed_locally),                             \
 	cmocka_unit_test(folder_removed_on_server),                           \
 	cmocka_unit_test(removed_folder_with_unsynced_mail_is_kept),          \
-	cmocka_unit_test(concurrent_server_change_is_merged)
+	cmocka_unit_test(concurrent_server_change_is_merged),                 \
+	cmocka_unit_test(uidvalidity_change_costs_nothing),                   \
+	cmocka_unit_test(recreated_folder_costs_only_the_difference)
 
 int main(void)
 {
