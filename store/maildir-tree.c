@@ -4,6 +4,7 @@
 #include "maildir-private.h"
 
 #include <dirent.h>
+#include <stdio.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -326,6 +327,29 @@ int maildir_folder_create(const char *path, struct error *err)
 	if (util_fsync_dir(path) < 0 || sync_parent(path) < 0)
 		return error_errno(err, ERR_FOLDER, errno, "sync folder %s", path);
 	return 0;
+}
+
+int maildir_folder_rename(const char *from, const char *to, struct error *err)
+{
+	struct stat st;
+	if (lstat(to, &st) == 0)
+		return error_set(err, ERR_FOLDER, "rename folder %s to %s: %s exists",
+				 from, to, to);
+	char *parent = xstrdup(to);
+	char *slash = strrchr(parent, '/');
+	if (slash && slash != parent)
+		*slash = '\0';
+	int r = 0;
+	if (util_mkdir_p(parent, 0700) < 0)
+		r = error_errno(err, ERR_FOLDER, errno, "rename folder %s to %s", from, to);
+	else if (rename(from, to) < 0)
+		r = error_errno(err, ERR_FOLDER, errno, "rename folder %s to %s", from, to);
+	/* Both directories that changed entries: the new name's and the
+	 * old one's parents. */
+	else if (sync_parent(to) < 0 || sync_parent(from) < 0)
+		r = error_errno(err, ERR_FOLDER, errno, "sync after renaming %s", from);
+	free(parent);
+	return r;
 }
 
 /* 1 if a directory holds no entries besides . and .., 0 if it does,

@@ -150,6 +150,10 @@ char *maildir_folder_path(const struct maildir_tree *t, const char *rel);
 /* Creates the folder with cur/, new/ and tmp/ (0700, parents too) and
  * makes the creation durable.  Existing parts are kept. */
 int maildir_folder_create(const char *path, struct error *err);
+/* Renames a folder (with what is below it: in the verbatim layout its
+ * subfolders go along); the new name's parents are made as needed.
+ * Refuses to replace anything.  Both parents are fsynced. */
+int maildir_folder_rename(const char *from, const char *to, struct error *err);
 /* Removes an empty folder: fails with ERR_FOLDER if new/ or cur/ holds
  * anything; tmp/ leftovers are deleted.  Subfolders are not touched, so
  * a verbatim folder with children keeps its directory. */

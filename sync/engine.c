@@ -7,7 +7,6 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <fnmatch.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +43,7 @@ void sync_counts_add(struct sync_counts *to, const struct sync_counts *c)
 	to->skipped += c->skipped;
 	to->folders_created += c->folders_created;
 	to->folders_deleted += c->folders_deleted;
+	to->folders_renamed += c->folders_renamed;
 	to->moved_local += c->moved_local;
 	to->moved_remote += c->moved_remote;
 	to->bytes_down += c->bytes_down;
@@ -266,39 +266,6 @@ int sync_folder_record(struct folder_run *f, struct error *err)
 }
 
 /* ---- folders ----------------------------------------------------------- */
-
-static int cmp_pair(const void *a, const void *b)
-{
-	return strcmp(((const struct pair *)a)->name, ((const struct pair *)b)->name);
-}
-
-static struct pair *pair_get(struct pair **v, size_t *n, size_t *cap, const char *name)
-{
-	for (size_t i = 0; i < *n; i++)
-		if (!strcmp((*v)[i].name, name))
-			return &(*v)[i];
-	*v = xgrow(*v, sizeof(**v), *n + 1, cap);
-	struct pair *p = &(*v)[(*n)++];
-	memset(p, 0, sizeof(*p));
-	p->name = name;
-	return p;
-}
-
-static bool selected(const struct engine *e, const char *name)
-{
-	const struct config_folders *cf = &e->a->folders;
-	bool in = false;
-	for (size_t i = 0; i < cf->include.n && !in; i++)
-		in = fnmatch(cf->include.v[i], name, 0) == 0;
-	for (size_t i = 0; i < cf->exclude.n && in; i++)
-		in = fnmatch(cf->exclude.v[i], name, 0) != 0;
-	if (in && e->o->n_folders) {
-		in = false;
-		for (size_t i = 0; i < e->o->n_folders && !in; i++)
-			in = !strcmp(e->o->folders[i], name);
-	}
-	return in;
-}
 
 /* A folder error spoils that folder only; an account error ends the run. */
 int sync_folder_failed(struct engine *e, const char *name, int r, struct error *err)
@@ -601,55 +568,22 @@ out:
 
 static int sync_folders(struct engine *e, struct error *err)
 {
-	struct imap_folder *rfs = NULL;
-	size_t n_rf = 0;
-	struct maildir_folder_list lfs = {0};
-	struct state_folder *sfs = NULL;
-	size_t n_sf = 0;
-	struct pair *pairs = NULL;
-	size_t n = 0, cap = 0;
-
-	int r = imap_list(e->imap, &rfs, &n_rf, err);
-	if (r < 0)
-		goto out;
-	e->tree.delim = '/';
-	for (size_t i = 0; i < n_rf; i++)
-		if (rfs[i].delim) {
-			e->tree.delim = rfs[i].delim;
+	struct folder_lists l = {0};
+	int r = 0;
+	/* Renames first, each followed by a fresh listing: a parent's
+	 * rename takes its children along on both sides. */
+	for (int round = 0;; round++) {
+		r = sync_list_folders(e, &l, err);
+		if (r < 0 || round == 100)
 			break;
-		}
-	if (!e->root_missing)
-		r = maildir_list(&e->tree, &lfs, err);
-	if (r == 0)
-		r = state_folder_list(e->st, &sfs, &n_sf, err);
-	if (r < 0)
-		goto out;
-
-	for (size_t i = 0; i < n_rf; i++)
-		if (!rfs[i].noselect && selected(e, rfs[i].name))
-			pair_get(&pairs, &n, &cap, rfs[i].name)->rf = &rfs[i];
-	for (size_t i = 0; i < lfs.n; i++)
-		if (selected(e, lfs.folders[i].remote))
-			pair_get(&pairs, &n, &cap, lfs.folders[i].remote)->lf = &lfs.folders[i];
-	for (size_t i = 0; i < n_sf; i++)
-		if (selected(e, sfs[i].remote))
-			pair_get(&pairs, &n, &cap, sfs[i].remote)->sf = &sfs[i];
-	for (size_t i = 0; i < lfs.n_skipped; i++) {
-		char *text = xasprintf("local folder %s skipped: %s", lfs.skipped[i].name,
-				       lfs.skipped[i].why);
-		sync_emit(e, SYNC_EV_FOLDER_FAILED, NULL, text, NULL);
-		free(text);
+		r = sync_rename_one(e, &l, err);
+		if (r <= 0)
+			break;
+		sync_folder_lists_free(&l);
 	}
-	if (n)
-		qsort(pairs, n, sizeof(*pairs), cmp_pair);
-
 	if (r == 0)
-		r = sync_pairs(e, pairs, n, err);
-out:
-	free(pairs);
-	imap_folders_free(rfs, n_rf);
-	maildir_folder_list_release(&lfs);
-	state_folders_free(sfs, n_sf);
+		r = sync_pairs(e, l.pairs, l.n, err);
+	sync_folder_lists_free(&l);
 	return r;
 }
 

@@ -148,6 +148,23 @@ struct pair {
 	const struct state_folder *sf;   /* in the state */
 };
 
+/* folders.c: the folders as the three sides list them, paired. */
+struct folder_lists {
+	struct imap_folder *rfs;
+	size_t n_rf;
+	struct maildir_folder_list lfs;
+	struct state_folder *sfs;
+	size_t n_sf;
+	struct pair *pairs; /* sorted by name; they point into the lists */
+	size_t n, cap;
+};
+int sync_list_folders(struct engine *e, struct folder_lists *l, struct error *err);
+void sync_folder_lists_free(struct folder_lists *l);
+/* Carries out one folder rename found in l: 1 when it did (the lists
+ * are stale then), 0 when there is none.  A dry run reports them all
+ * and takes their pairs out of l. */
+int sync_rename_one(struct engine *e, struct folder_lists *l, struct error *err);
+
 /* engine.c */
 int sync_connect(struct engine *e, struct error *err);
 /* The folder operations of a pair (create, delete...) and, when its

@@ -32,6 +32,7 @@ struct sync_counts {
 	size_t skipped;             /* max_size / max_age */
 	size_t folders_created;
 	size_t folders_deleted;
+	size_t folders_renamed;
 	size_t moved_local;         /* files renamed because the server moved them */
 	size_t moved_remote;        /* UID MOVEs because files moved */
 	uint64_t bytes_down, bytes_up; /* message bodies */

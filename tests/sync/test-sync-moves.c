@@ -207,6 +207,112 @@ static void conflicting_moves(void **state)
 	done(w, src, dst);
 }
 
+static bool has_mailbox(struct world *w, const char *name)
+{
+	char **names;
+	size_t n;
+	struct error err = ERROR_INIT;
+	if (harness_mailbox_list(w->h, NULL, &names, &n, &err) < 0)
+		fail_msg("%s", err.msg);
+	bool found = false;
+	for (size_t i = 0; i < n; i++)
+		found |= !strcmp(names[i], name);
+	harness_strv_free(names, n);
+	return found;
+}
+
+/* A folder (with a subfolder) renamed on the server: the directories are
+ * renamed, nothing is transferred, the state keeps its messages. */
+static void folder_renamed_on_server(void **state)
+{
+	struct harness *h = *state;
+	if (!h->pid)
+		skip();
+	unsigned n = ++seq;
+	char *glob = xasprintf("R%u*", n);
+	char *old = xasprintf("R%uold", n), *sub = xasprintf("R%uold/sub", n);
+	char *young = xasprintf("R%unew", n), *ysub = xasprintf("R%unew/sub", n);
+	struct world *w = world_new(h, glob, NULL);
+	world_use(w, old, true);
+	server_add(w, "a", "\\Seen");
+	server_add(w, "b", NULL);
+	world_use(w, sub, true);
+	server_add(w, "c", NULL);
+	world_sync_ok(w);
+	struct error err = ERROR_INIT;
+	assert_int_equal(harness_mailbox_rename(h, NULL, old, young, &err), 0);
+	world_sync_ok(w);
+	printf("renamed on the server: %zu folders renamed, %llu bytes down, %llu up\n",
+	       w->rep.counts.folders_renamed, (unsigned long long)w->rep.counts.bytes_down,
+	       (unsigned long long)w->rep.counts.bytes_up);
+	assert_int_equal(w->rep.counts.bytes_down + w->rep.counts.bytes_up, 0);
+	assert_int_equal(w->rep.counts.downloaded + w->rep.counts.uploaded, 0);
+	assert_true(w->rep.counts.folders_renamed >= 1);
+	world_use(w, young, false);
+	assert_sides(w, "a:S b:");
+	world_use(w, ysub, false);
+	assert_sides(w, "c:");
+	world_use(w, old, false);
+	assert_local(w, "(no folder)");
+	world_use(w, glob, false);
+	world_assert_quiet(w);
+	harness_mailbox_delete(h, NULL, ysub, &err);
+	harness_mailbox_delete(h, NULL, young, &err);
+	error_clear(&err);
+	free(glob);
+	free(old);
+	free(sub);
+	free(young);
+	free(ysub);
+	world_free(w);
+}
+
+/* A folder (with a subfolder) renamed locally: RENAME on the server. */
+static void folder_renamed_locally(void **state)
+{
+	struct harness *h = *state;
+	if (!h->pid)
+		skip();
+	unsigned n = ++seq;
+	char *glob = xasprintf("R%u*", n);
+	char *old = xasprintf("R%uold", n), *sub = xasprintf("R%uold/sub", n);
+	char *young = xasprintf("R%unew", n), *ysub = xasprintf("R%unew/sub", n);
+	struct world *w = world_new(h, glob, NULL);
+	world_use(w, old, true);
+	server_add(w, "a", NULL);
+	world_use(w, sub, true);
+	server_add(w, "c", "\\Flagged");
+	world_sync_ok(w);
+	char *from = xasprintf("%s/%s", w->root, old), *to = xasprintf("%s/%s", w->root, young);
+	assert_int_equal(rename(from, to), 0);
+	free(from);
+	free(to);
+	world_sync_ok(w);
+	printf("renamed locally: %zu folders renamed, %llu bytes down, %llu up\n",
+	       w->rep.counts.folders_renamed, (unsigned long long)w->rep.counts.bytes_down,
+	       (unsigned long long)w->rep.counts.bytes_up);
+	assert_int_equal(w->rep.counts.bytes_down + w->rep.counts.bytes_up, 0);
+	assert_true(has_mailbox(w, young));
+	assert_true(has_mailbox(w, ysub));
+	assert_false(has_mailbox(w, old));
+	world_use(w, young, false);
+	assert_sides(w, "a:");
+	world_use(w, ysub, false);
+	assert_sides(w, "c:F");
+	world_use(w, glob, false);
+	world_assert_quiet(w);
+	struct error err = ERROR_INIT;
+	harness_mailbox_delete(h, NULL, ysub, &err);
+	harness_mailbox_delete(h, NULL, young, &err);
+	error_clear(&err);
+	free(glob);
+	free(old);
+	free(sub);
+	free(young);
+	free(ysub);
+	world_free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -214,6 +320,8 @@ int main(void)
 		cmocka_unit_test(local_moves_cost_no_append),
 		cmocka_unit_test(move_and_flags_both_apply),
 		cmocka_unit_test(conflicting_moves),
+		cmocka_unit_test(folder_renamed_on_server),
+		cmocka_unit_test(folder_renamed_locally),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

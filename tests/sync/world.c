@@ -149,7 +149,8 @@ void world_assert_quiet(struct world *w)
 	const struct sync_counts *c = &w->rep.counts;
 	if (c->downloaded || c->uploaded || c->local_flags || c->remote_flags ||
 	    c->deleted_local || c->deleted_remote || c->folders_created ||
-	    c->folders_deleted || c->moved_local || c->moved_remote)
+	    c->folders_deleted || c->folders_renamed || c->moved_local ||
+	    c->moved_remote)
 		fail_msg("a second sync changed things: %zu down %zu up %zu/%zu flags "
 			 "%zu/%zu deleted %zu folders", c->downloaded, c->uploaded,
 			 c->local_flags, c->remote_flags, c->deleted_local,
