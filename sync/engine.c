@@ -46,6 +46,7 @@ void sync_counts_add(struct sync_counts *to, const struct sync_counts *c)
 	to->folders_renamed += c->folders_renamed;
 	to->moved_local += c->moved_local;
 	to->moved_remote += c->moved_remote;
+	to->adopted += c->adopted;
 	to->bytes_down += c->bytes_down;
 	to->bytes_up += c->bytes_up;
 }
@@ -189,6 +190,8 @@ static int sync_folder_prepare(struct engine *e, const char *remote,
 		r = sync_server_view(f, err);
 	if (r == 0 && (present & ON_DISK))
 		r = sync_local_view(f, err);
+	if (r == 0 && present == (ON_SERVER | ON_DISK))
+		r = sync_adopt(f, err);
 	if (r < 0)
 		goto fail;
 	*f_r = f;

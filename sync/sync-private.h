@@ -131,6 +131,11 @@ void sync_view_add_state(struct folder_run *f, const struct state_msg *m);
 int sync_moves(struct engine *e, struct folder_run **runs, size_t n,
 	       struct error *err);
 
+/* adopt.c: the first sync of a folder whose directory already holds
+ * mail matches files to server messages (mbsync's state, else
+ * Message-ID and size) and records them, so they are not transferred. */
+int sync_adopt(struct folder_run *f, struct error *err);
+
 /* rematch.c: after a UIDVALIDITY change, re-keys the folder's state by
  * Message-ID (the folder is selected; f->mb holds the new UIDVALIDITY). */
 int sync_rematch(struct folder_run *f, struct error *err);

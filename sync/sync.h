@@ -35,6 +35,7 @@ struct sync_counts {
 	size_t folders_renamed;
 	size_t moved_local;         /* files renamed because the server moved them */
 	size_t moved_remote;        /* UID MOVEs because files moved */
+	size_t adopted;             /* existing files matched at a first sync */
 	uint64_t bytes_down, bytes_up; /* message bodies */
 };
 
