@@ -191,6 +191,12 @@ static const char *msgid_of(const struct folder_run *f, uint32_t uid)
 	return x ? x->msgid : NULL;
 }
 
+static const char *emailid_of(const struct folder_run *f, uint32_t uid)
+{
+	const struct remote_extra *x = sync_remote_extra(f, uid);
+	return x ? x->emailid : NULL;
+}
+
 static int exec_remote_flags(struct folder_run *f, const struct plan *p,
 			     struct error *err)
 {
@@ -405,6 +411,7 @@ static int download_batch(struct folder_run *f, struct maildir_batch *mb,
 				.size = a->size, .internal_date = a->date,
 				.keywords = (char *)(uintptr_t)keywords_of(f, a->uid),
 				.message_id = (char *)(uintptr_t)msgid_of(f, a->uid),
+				.emailid = (char *)(uintptr_t)emailid_of(f, a->uid),
 			};
 			int64_t id;
 			r = state_msg_insert(e->st, &m, &id, err);

@@ -6,7 +6,8 @@
  * the folder syncs, when every folder's three views are known:
  *
  *   - on the server: a state row of A whose UID is gone, and a message
- *     new in B with the same Message-ID (and the same size or
+ *     new in B with the same EMAILID (RFC 8474, where the server has
+ *     OBJECTID), else the same Message-ID (and the same size or
  *     INTERNALDATE), found in exactly one place.  The file follows:
  *     renamed into B (same name, same inode).  Messages without a
  *     Message-ID are never matched by guess.
@@ -121,14 +122,15 @@ struct matcher {
 	 * too) rather than moved by a bare EXPUNGE. */
 	bool server_moves;
 	struct fresh *nl, *nr;  /* new files, new server messages */
-	size_t n_nl, n_nr;
+	struct fresh *ne;       /* new server messages by EMAILID */
+	size_t n_nl, n_nr, n_ne;
 	struct move *moves;
 	size_t n_moves, cap_moves;
 };
 
 static void collect(struct matcher *m, struct folder_run **runs, size_t n)
 {
-	size_t cap_l = 0, cap_r = 0;
+	size_t cap_l = 0, cap_r = 0, cap_e = 0;
 	for (size_t k = 0; k < n; k++) {
 		struct folder_run *f = runs[k];
 		if (!both_sides(f))
@@ -138,14 +140,34 @@ static void collect(struct matcher *m, struct folder_run **runs, size_t n)
 				m->nl = xgrow(m->nl, sizeof(*m->nl), m->n_nl + 1, &cap_l);
 				m->nl[m->n_nl++] = (struct fresh){f->plocal[i].name, f, i, false, false};
 			}
-		for (size_t i = 0; i < f->n_remote; i++)
-			if (f->rx[i].msgid && !state_has_uid(f, f->premote[i].uid)) {
+		for (size_t i = 0; i < f->n_remote; i++) {
+			if (state_has_uid(f, f->premote[i].uid))
+				continue;
+			if (f->rx[i].msgid) {
 				m->nr = xgrow(m->nr, sizeof(*m->nr), m->n_nr + 1, &cap_r);
 				m->nr[m->n_nr++] = (struct fresh){f->rx[i].msgid, f, i, false, false};
 			}
+			if (f->rx[i].emailid) {
+				m->ne = xgrow(m->ne, sizeof(*m->ne), m->n_ne + 1, &cap_e);
+				m->ne[m->n_ne++] = (struct fresh){f->rx[i].emailid, f, i, false, false};
+			}
+		}
 	}
 	fresh_sort(m->nl, m->n_nl);
 	fresh_sort(m->nr, m->n_nr);
+	fresh_sort(m->ne, m->n_ne);
+}
+
+/* A server message is listed by Message-ID and by EMAILID: once matched,
+ * it is used under both. */
+static void use_remote(struct matcher *m, const struct fresh *S)
+{
+	for (size_t i = 0; i < m->n_nr; i++)
+		if (m->nr[i].run == S->run && m->nr[i].idx == S->idx)
+			m->nr[i].used = true;
+	for (size_t i = 0; i < m->n_ne; i++)
+		if (m->ne[i].run == S->run && m->ne[i].idx == S->idx)
+			m->ne[i].used = true;
 }
 
 static void add_move(struct matcher *m, struct move mv)
@@ -176,18 +198,26 @@ static void match(struct matcher *m, struct folder_run **runs, size_t n)
 			if (!rg && !lg)
 				continue;
 			struct fresh *L = lg ? fresh_find(m->nl, m->n_nl, s->local) : NULL;
-			struct fresh *S = rg && s->message_id
-					  ? fresh_find(m->nr, m->n_nr, s->message_id) : NULL;
+			struct fresh *S = NULL;
+			if (rg && s->emailid)
+				S = fresh_find(m->ne, m->n_ne, s->emailid);
+			if (S && S->run == a)
+				S = NULL;
+			if (!S && rg && s->message_id) {
+				S = fresh_find(m->nr, m->n_nr, s->message_id);
+				if (S && (S->run == a ||
+					  !same_message(s, &S->run->premote[S->idx])))
+					S = NULL;
+			}
 			if (L && L->run == a)
 				L = NULL;
-			if (S && (S->run == a || !same_message(s, &S->run->premote[S->idx])))
-				S = NULL;
 			if (rg && S && !lg) {
-				S->used = true;
+				use_remote(m, S);
 				add_move(m, (struct move){MOVE_FILE, a, i, S->run,
 							  S->run->premote[S->idx].uid, a});
 			} else if (rg && S && lg && L) {
-				S->used = L->used = true;
+				use_remote(m, S);
+				L->used = true;
 				add_move(m, (struct move){L->run == S->run ? MOVE_REKEY : MOVE_FILE,
 							  a, i, S->run, S->run->premote[S->idx].uid,
 							  L->run});
@@ -484,6 +514,7 @@ int sync_moves(struct engine *e, struct folder_run **runs, size_t n,
 	}
 	free(m.nl);
 	free(m.nr);
+	free(m.ne);
 	free(m.moves);
 	return r;
 }

@@ -45,6 +45,7 @@ struct remote_extra {
 	char *keywords;  /* flags a Maildir name cannot carry, or NULL */
 	char *msgid;     /* Message-ID, fetched for messages new to the
 			  * state (for moves and the state); else NULL */
+	char *emailid;   /* RFC 8474 EMAILID where the server has OBJECTID */
 };
 
 /* One folder's run: the three views and what the planner needs. */

@@ -49,7 +49,7 @@ static struct plan_remote_msg *remote_add(struct folder_run *f, uint32_t uid)
 	struct plan_remote_msg *m = &f->premote[f->n_remote];
 	memset(m, 0, sizeof(*m));
 	m->uid = uid;
-	f->rx[f->n_remote++] = (struct remote_extra){NULL, NULL};
+	f->rx[f->n_remote++] = (struct remote_extra){NULL, NULL, NULL};
 	return m;
 }
 
@@ -79,7 +79,8 @@ static void extra_free(struct remote_extra *x)
 {
 	free(x->keywords);
 	free(x->msgid);
-	x->keywords = x->msgid = NULL;
+	free(x->emailid);
+	x->keywords = x->msgid = x->emailid = NULL;
 }
 
 /* Sorts the view by UID, keeping each message's extra data with it. */
@@ -174,6 +175,10 @@ static int on_fetch(void *ctx, const struct imap_response *r, struct error *err)
 		m->size = ft->size;
 	if (ft->have & IMAP_FETCH_INTERNALDATE)
 		m->date = (int64_t)ft->date;
+	if (ft->have & IMAP_FETCH_EMAILID) {
+		free(f->rx[k].emailid);
+		f->rx[k].emailid = xstrdup(ft->emailid);
+	}
 	return 0;
 }
 
@@ -286,7 +291,11 @@ static int server_view(struct folder_run *f, struct error *err)
 	const struct imap_mailbox *mb = &f->mb;
 	f->view_modseq = mb->highestmodseq;
 	bool known = f->sf.uidvalidity != 0 && f->sf.uidvalidity == mb->uidvalidity;
-	static const char items[] = "UID FLAGS RFC822.SIZE INTERNALDATE";
+	/* With OBJECTID (RFC 8474) each message has an EMAILID that moves
+	 * keep: the surest way to recognise a moved message. */
+	const char *items = imap_has_cap(e->imap, "OBJECTID")
+				    ? "UID FLAGS RFC822.SIZE INTERNALDATE EMAILID"
+				    : "UID FLAGS RFC822.SIZE INTERNALDATE";
 
 	if (f->qresync_select && known) {
 		/* The SELECT brought flags and expunges; new messages still
@@ -369,6 +378,7 @@ void sync_view_add_remote(struct folder_run *f, const struct plan_remote_msg *m,
 	*n = *m;
 	f->rx[f->n_remote - 1].keywords = x && x->keywords ? xstrdup(x->keywords) : NULL;
 	f->rx[f->n_remote - 1].msgid = x && x->msgid ? xstrdup(x->msgid) : NULL;
+	f->rx[f->n_remote - 1].emailid = x && x->emailid ? xstrdup(x->emailid) : NULL;
 	remote_sort(f);
 	f->n_base = f->n_remote;
 }
