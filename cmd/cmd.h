@@ -59,6 +59,11 @@ void cmd_error(const char *fmt, ...) UTIL_PRINTF(1, 2);
 
 int cmd_check(const struct cmd_globals *g, int argc, char **argv);
 int cmd_sync(const struct cmd_globals *g, int argc, char **argv);
+
+struct sync_report;
+/* Runs the account's hooks.post_sync (see hook.c); 0, or -1 after
+ * printing why it failed. */
+int cmd_post_sync_hook(const struct config_account *a, const struct sync_report *rep);
 int cmd_status(const struct cmd_globals *g, int argc, char **argv);
 
 /* tidemail status of one account, printed to out as of now (seconds

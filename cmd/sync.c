@@ -6,12 +6,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "sync.h"
 
 struct out {
 	const struct cmd_globals *g;
 	const char *account;
+	struct timespec started;   /* of the folder the progress line shows */
+	bool progress_shown;       /* a progress line waits to be cleared */
 };
 
 static void trace_line(void *ctx, const char *line)
@@ -46,12 +49,43 @@ static void print_counts(const char *what, const struct sync_counts *c)
 	       c->deleted_remote, c->skipped ? ", some skipped" : "");
 }
 
+static double since(const struct timespec *t0)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* On a terminal: one line that redraws in place while a folder transfers,
+ * with the rate and, once the rate means something, the time left. */
+static void progress(struct out *o, const char *folder, const struct sync_counts *c)
+{
+	uint64_t done = c->bytes_down + c->bytes_up;
+	uint64_t total = c->planned_bytes_down + c->planned_bytes_up;
+	double secs = since(&o->started);
+	char d[32], t[32], rate[32];
+	human_bytes(done, d, sizeof(d));
+	human_bytes(total, t, sizeof(t));
+	human_bytes(secs > 0.2 ? (uint64_t)((double)done / secs) : 0, rate, sizeof(rate));
+	printf("\r\033[K%s/%s: %zu/%zu down, %zu/%zu up, %s of %s, %s/s", o->account,
+	       folder, c->downloaded, c->planned_down, c->uploaded, c->planned_up, d, t,
+	       rate);
+	if (secs > 2 && done > 0 && total > done)
+		printf(", %.0f s left", (double)(total - done) * secs / (double)done);
+	o->progress_shown = true;
+}
+
 static void on_event(void *ctx, enum sync_event ev, const char *folder,
 		     const char *text, const struct sync_counts *c)
 {
 	struct out *o = ctx;
 	bool talk = o->g->verbosity != VERBOSITY_QUIET && (o->g->tty ||
 		    o->g->verbosity == VERBOSITY_TRACE);
+	/* Anything else printed starts on a clean line. */
+	if (o->progress_shown && ev != SYNC_EV_PROGRESS) {
+		printf("\r\033[K");
+		o->progress_shown = false;
+	}
 	switch (ev) {
 	case SYNC_EV_PLAN:
 		printf("%s/%s: %s\n", o->account, folder ? folder : "", text);
@@ -73,7 +107,13 @@ static void on_event(void *ctx, enum sync_event ev, const char *folder,
 		}
 		break;
 	case SYNC_EV_FOLDER_START:
+		clock_gettime(CLOCK_MONOTONIC, &o->started);
+		break;
 	case SYNC_EV_PROGRESS:
+		if (o->g->tty && o->g->verbosity != VERBOSITY_QUIET && c)
+			progress(o, folder, c);
+		else if (o->g->verbosity == VERBOSITY_TRACE && text)
+			fprintf(stderr, "%s/%s: %s\n", o->account, folder, text);
 		break;
 	}
 	fflush(stdout);
@@ -97,7 +137,7 @@ static int worse(int a, int b)
 static int sync_one(const struct cmd_globals *g, const struct config *cfg,
 		    const struct config_account *a, struct sync_opts *so)
 {
-	struct out o = {g, a->name};
+	struct out o = {g, a->name, {0, 0}, false};
 	so->event = on_event;
 	so->event_ctx = &o;
 	if (g->verbosity == VERBOSITY_TRACE) {
@@ -107,6 +147,8 @@ static int sync_one(const struct cmd_globals *g, const struct config *cfg,
 	struct sync_report rep;
 	struct error err = ERROR_INIT;
 	int r = sync_account(cfg, a, so, &rep, &err);
+	if (r != 0)
+		sync_report_release(&rep);
 	if (r == SYNC_LOCKED) {
 		cmd_error("account %s: another tidemail run holds it (%s)", a->name,
 			  err.msg ? err.msg : "locked");
@@ -118,9 +160,17 @@ static int sync_one(const struct cmd_globals *g, const struct config *cfg,
 		error_clear(&err);
 		return rep.connect_failed ? EXIT_CONNECT : EXIT_PARTIAL;
 	}
+	if (o.progress_shown)
+		printf("\r\033[K");
 	if ((g->tty && g->verbosity != VERBOSITY_QUIET) || g->verbosity == VERBOSITY_TRACE)
 		print_counts(a->name, &rep.counts);
-	return rep.folders_failed || rep.folders_refused ? EXIT_PARTIAL : EXIT_SYNCED;
+	int status = rep.folders_failed || rep.folders_refused ? EXIT_PARTIAL : EXIT_SYNCED;
+	/* A hook failure is a failure of the run (exit 1), reported. */
+	if (rep.local_changed && !so->dry_run && a->hooks.post_sync &&
+	    cmd_post_sync_hook(a, &rep) < 0)
+		status = EXIT_PARTIAL;
+	sync_report_release(&rep);
+	return status;
 }
 
 int cmd_sync(const struct cmd_globals *g, int argc, char **argv)

@@ -19,6 +19,27 @@ void sync_step(struct engine *e, const char *step)
 		e->o->step(e->o->step_ctx, step);
 }
 
+void sync_note(struct engine *e, char kind, const char *a, const char *b)
+{
+	struct sync_changes *c = &e->rep->changes;
+	c->lines = xgrow(c->lines, sizeof(*c->lines), c->n + 1, &c->cap);
+	c->lines[c->n++] = b ? xasprintf("%c\t%s\t%s", kind, a, b)
+			     : xasprintf("%c\t%s", kind, a);
+}
+
+char *sync_file_path(const char *folder, enum maildir_sub sub, const char *name)
+{
+	return xasprintf("%s/%s/%s", folder, sub == MAILDIR_NEW ? "new" : "cur", name);
+}
+
+void sync_report_release(struct sync_report *rep)
+{
+	for (size_t i = 0; i < rep->changes.n; i++)
+		free(rep->changes.lines[i]);
+	free(rep->changes.lines);
+	memset(&rep->changes, 0, sizeof(rep->changes));
+}
+
 void sync_emit(struct engine *e, enum sync_event ev, const char *folder,
 	       const char *text, const struct sync_counts *counts)
 {
@@ -449,6 +470,11 @@ static int delete_local_folder(struct engine *e, const char *path,
 		if (found) {
 			sync_step(e, "delete-local-folder-file");
 			r = maildir_delete(path, &me, MAILDIR_OP_NO_SYNC, err);
+			if (r == 0) {
+				char *gone = sync_file_path(path, me.sub, me.name);
+				sync_note(e, 'D', gone, NULL);
+				free(gone);
+			}
 			maildir_entry_release(&me);
 		}
 	}

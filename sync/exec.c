@@ -99,11 +99,20 @@ static int exec_local(struct folder_run *f, const struct plan *p, struct error *
 			continue;
 		}
 		sync_step(f->e, a->op == PLAN_LOCAL_FLAGS ? "local-flags" : "local-delete");
+		char *before = sync_file_path(f->path, e.sub, e.name);
 		if (a->op == PLAN_LOCAL_FLAGS)
 			r = maildir_set_flags(f->path, &e, a->lflags, e.extra,
 					      MAILDIR_OP_NO_SYNC, err);
 		else
 			r = maildir_delete(f->path, &e, MAILDIR_OP_NO_SYNC, err);
+		if (r == 0 && a->op == PLAN_LOCAL_FLAGS) {
+			char *after = sync_file_path(f->path, e.sub, e.name);
+			sync_note(f->e, 'R', before, after);
+			free(after);
+		} else if (r == 0) {
+			sync_note(f->e, 'D', before, NULL);
+		}
+		free(before);
 		maildir_entry_release(&e);
 		if (r == 0) {
 			done[i] = any = true;
@@ -398,6 +407,18 @@ static int download_batch(struct folder_run *f, struct maildir_batch *mb,
 	if (r < 0)
 		return r;
 	e->rep->local_changed = true;
+	for (size_t i = 0; i < n; i++) {
+		if (!dl[i].complete)
+			continue;
+		/* Where the batch put it: new/ without flags, else cur/. */
+		unsigned flags = dl[i].a->lflags;
+		char *name = flags ? maildir_name_format(dl[i].unique, flags, NULL)
+				   : xstrdup(dl[i].unique);
+		char *p = sync_file_path(f->path, flags ? MAILDIR_CUR : MAILDIR_NEW, name);
+		sync_note(e, 'A', p, NULL);
+		free(p);
+		free(name);
+	}
 
 	r = begin(f, err);
 	for (size_t i = 0; r == 0 && i < n; i++) {
@@ -569,7 +590,7 @@ static int exec_uploads(struct folder_run *f, const struct plan *p, struct error
 		int r = upload_one(f, &p->actions[i], &next_uid, err);
 		if (r < 0)
 			return r;
-		if (f->counts.uploaded % 64 == 0)
+		if (f->counts.uploaded % 16 == 0)
 			sync_emit(f->e, SYNC_EV_PROGRESS, f->remote, NULL, &f->counts);
 	}
 	return 0;
@@ -604,6 +625,18 @@ static int exec_state(struct folder_run *f, const struct plan *p, struct error *
 
 int sync_execute(struct folder_run *f, const struct plan *p, struct error *err)
 {
+	for (size_t i = 0; i < p->n_actions; i++) {
+		const struct plan_action *a = &p->actions[i];
+		if (a->op == PLAN_DOWNLOAD) {
+			f->counts.planned_down++;
+			f->counts.planned_bytes_down += a->size;
+		} else if (a->op == PLAN_UPLOAD) {
+			f->counts.planned_up++;
+			f->counts.planned_bytes_up += a->size;
+		}
+	}
+	if (f->counts.planned_down || f->counts.planned_up)
+		sync_emit(f->e, SYNC_EV_PROGRESS, f->remote, NULL, &f->counts);
 	int r = exec_local(f, p, err);
 	if (r == 0)
 		r = exec_remote_flags(f, p, err);

@@ -171,6 +171,8 @@ static int apply(struct engine *e, enum rename_kind kind, const struct pair *old
 		char *to = maildir_folder_path(&e->tree, rel);
 		sync_step(e, "rename-local-folder");
 		r = maildir_folder_rename(from, to, err);
+		if (r == 0)
+			sync_note(e, 'R', from, to);
 		free(from);
 		free(to);
 		e->rep->local_changed |= r == 0;

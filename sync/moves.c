@@ -239,7 +239,14 @@ static int file_move(struct folder_run *from, struct folder_run *to,
 	if (r <= 0)
 		return r; /* gone meanwhile: the next run sees it */
 	sync_step(from->e, "move-file");
+	char *before = sync_file_path(from->path, e.sub, e.name);
 	r = maildir_move(from->path, &e, to->path, MAILDIR_OP_NO_SYNC, err);
+	if (r == 0) {
+		char *after = sync_file_path(to->path, e.sub, e.name);
+		sync_note(from->e, 'R', before, after);
+		free(after);
+	}
+	free(before);
 	maildir_entry_release(&e);
 	return r;
 }

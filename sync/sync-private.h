@@ -196,6 +196,11 @@ int sync_pairs(struct engine *e, const struct pair *pairs, size_t n,
 	       struct error *err);
 
 void sync_step(struct engine *e, const char *step);
+/* Notes a change to the Maildir for hooks: kind 'A', 'D' or 'R' (then b
+ * is the new path). */
+void sync_note(struct engine *e, char kind, const char *a, const char *b);
+/* The path of a message file in a folder. */
+char *sync_file_path(const char *folder, enum maildir_sub sub, const char *name);
 void sync_emit(struct engine *e, enum sync_event ev, const char *folder,
 	       const char *text, const struct sync_counts *counts);
 

@@ -36,6 +36,10 @@ struct sync_counts {
 	size_t moved_local;         /* files renamed because the server moved them */
 	size_t moved_remote;        /* UID MOVEs because files moved */
 	size_t adopted;             /* existing files matched at a first sync */
+	/* What the folder's plan will transfer (set when it starts), for
+	 * progress lines with a time left. */
+	size_t planned_down, planned_up;
+	uint64_t planned_bytes_down, planned_bytes_up;
 	uint64_t bytes_down, bytes_up; /* message bodies */
 };
 
@@ -71,8 +75,17 @@ struct sync_opts {
 	void *step_ctx;
 };
 
+/* What the run did to the Maildir, path by path, for hooks (indexers such
+ * as notmuch update just those): lines "A\tPATH" (added), "D\tPATH"
+ * (removed), "R\tOLD\tNEW" (renamed: flags, moves, folders). */
+struct sync_changes {
+	char **lines;
+	size_t n, cap;
+};
+
 struct sync_report {
 	struct sync_counts counts;   /* the whole account */
+	struct sync_changes changes; /* free with sync_report_release() */
 	size_t folders_synced, folders_failed, folders_refused;
 	bool connect_failed;         /* the error was connecting or logging in */
 	bool local_changed;          /* anything written to the Maildir */
@@ -88,5 +101,6 @@ struct sync_report {
 int sync_account(const struct config *cfg, const struct config_account *a,
 		 const struct sync_opts *o, struct sync_report *rep,
 		 struct error *err);
+void sync_report_release(struct sync_report *rep);
 
 #endif

@@ -142,6 +142,13 @@ static void worker_end(struct engine *e, struct worker *w)
 	e->rep->folders_failed += w->rep.folders_failed;
 	e->rep->folders_refused += w->rep.folders_refused;
 	e->rep->local_changed |= w->rep.local_changed;
+	struct sync_changes *to = &e->rep->changes, *from = &w->rep.changes;
+	for (size_t i = 0; i < from->n; i++) {
+		to->lines = xgrow(to->lines, sizeof(*to->lines), to->n + 1, &to->cap);
+		to->lines[to->n++] = from->lines[i];
+	}
+	free(from->lines);
+	memset(from, 0, sizeof(*from));
 	struct error err = ERROR_INIT;
 	if (w->e.imap) {
 		imap_logout(w->e.imap, &err);

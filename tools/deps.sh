@@ -5,7 +5,7 @@
 
 TIDEMAIL_PACKAGES="gcc meson ninja-build pkg-config libgnutls28-dev
 libsqlite3-dev libyaml-dev libcmocka-dev zlib1g-dev dovecot-imapd gnutls-bin
-sqlite3 man-db isync
+sqlite3 man-db isync notmuch
 ca-certificates"
 
 tidemail_install_deps() {
