@@ -35,7 +35,8 @@ static void human_bytes(uint64_t n, char *out, size_t len)
 static bool counts_any(const struct sync_counts *c)
 {
 	return c->downloaded || c->uploaded || c->local_flags || c->remote_flags ||
-	       c->deleted_local || c->deleted_remote || c->skipped;
+	       c->deleted_local || c->deleted_remote || c->skipped ||
+	       c->moved_local || c->moved_remote || c->adopted;
 }
 
 static void print_counts(const char *what, const struct sync_counts *c)
@@ -44,9 +45,18 @@ static void print_counts(const char *what, const struct sync_counts *c)
 	human_bytes(c->bytes_down, down, sizeof(down));
 	human_bytes(c->bytes_up, up, sizeof(up));
 	printf("%s: %zu down (%s), %zu up (%s), flags %zu local %zu server, "
-	       "deleted %zu local %zu server%s\n", what, c->downloaded, down,
+	       "deleted %zu local %zu server", what, c->downloaded, down,
 	       c->uploaded, up, c->local_flags, c->remote_flags, c->deleted_local,
-	       c->deleted_remote, c->skipped ? ", some skipped" : "");
+	       c->deleted_remote);
+	if (c->moved_local || c->moved_remote)
+		printf(", moved %zu local %zu server", c->moved_local, c->moved_remote);
+	if (c->folders_renamed)
+		printf(", %zu folders renamed", c->folders_renamed);
+	if (c->adopted)
+		printf(", %zu adopted", c->adopted);
+	if (c->skipped)
+		printf(", %zu skipped", c->skipped);
+	printf("\n");
 }
 
 static double since(const struct timespec *t0)
