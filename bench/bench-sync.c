@@ -120,6 +120,17 @@ static void print_table(const struct bench *b)
 		       median(g, TOOL_MBSYNC, get_wall) / median(c, TOOL_MBSYNC, get_wall));
 }
 
+/* Other work on the machine skews every figure: say how busy it was. */
+static void print_load(const char *when)
+{
+	FILE *f = fopen("/proc/loadavg", "r");
+	double l1, l5;
+	if (f && fscanf(f, "%lf %lf", &l1, &l5) == 2)
+		printf("load average %s: %.2f (1 min), %.2f (5 min)\n", when, l1, l5);
+	if (f)
+		fclose(f);
+}
+
 static void print_method(const struct bench *b)
 {
 	struct utsname u;
@@ -129,6 +140,17 @@ static void print_method(const struct bench *b)
 	       b->quick ? "quick" : "full", b->seed, b->heavy_runs, b->light_runs, b->dir);
 	printf("machine: %s %s, %ld CPUs online\n", u.sysname, u.release,
 	       sysconf(_SC_NPROCESSORS_ONLN));
+	/* The smallest peak RSS this program can report (see bench.h). */
+	struct sample floor;
+	struct error err = ERROR_INIT;
+	char *out = xasprintf("%s/true.log", b->dir);
+	char *argv[] = {"true", NULL};
+	if (measure_run(argv, out, NULL, 0, &floor, &err) == 0)
+		printf("peak RSS floor (true(1) run the same way): %.1f MB\n",
+		       (double)floor.maxrss_kb / 1024.0);
+	error_clear(&err);
+	free(out);
+	print_load("at the start");
 	printf("how: wall = fork..wait4 of the tool; CPU = user+sys and peak RSS = "
 	       "ru_maxrss from wait4 (the tool with its threads, not the server);\n"
 	       "     server bytes = Dovecot's own per-session counters (out=: IMAP bytes it "
@@ -222,6 +244,7 @@ int main(int argc, char **argv)
 	struct error err = ERROR_INIT;
 	int ret = scenarios_run(&b, &err);
 	print_table(&b);
+	print_load("at the end");
 	if (!keep && tree_remove(b.dir, &err) < 0) {
 		fprintf(stderr, "bench-sync: %s\n", err.msg);
 		error_clear(&err);

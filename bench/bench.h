@@ -175,7 +175,11 @@ off_t measure_log_mark(const char *log);
  * Runs argv with stdout and stderr to out_file, waits for it with
  * wait4(), and fills s; then waits (at most 3 s) until every IMAP session
  * that logged in after mark has logged its end, and adds up their
- * out=/body_bytes= figures.
+ * out=/body_bytes= figures.  log NULL: no server figures.
+ *
+ * ru_maxrss counts the child from fork() on, so the pages it shares with
+ * this program before exec() count too: bench-sync keeps itself small
+ * and prints that floor (a run of true(1)) with its results.
  */
 int measure_run(char *const argv[], const char *out_file, const char *log,
 		off_t mark, struct sample *s, struct error *err);

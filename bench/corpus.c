@@ -9,8 +9,8 @@
  * order.  The mix, per message:
  *   75% text/plain, 2-20 KB (log-uniform: most are small), UTF-8, 8bit;
  *   20% multipart/alternative, the same text plus its HTML rendering;
- *    5% multipart/mixed with a base64 attachment of 100 KB-2 MB
- *       (log-uniform), and one in 25 of those 2-8 MB;
+ *    5% multipart/mixed with a base64 attachment of 100 KB-2 MB as
+ *       encoded (log-uniform), and one in 25 of those 2-8 MB;
  * dates uniform over 2014-01-01..2026-10-31, flags by age (old mail is
  * read, some answered or flagged; recent mail half unread).
  */
@@ -258,12 +258,15 @@ void corpus_message(uint64_t seed, uint64_t index, enum corpus_mix mix,
 	add_headers(&r, out, seed, index, date);
 
 	uint64_t kind = rng_below(&r, 100);
-	uint64_t attach = 0;
+	/* Sizes are as the attachment appears in the message, base64 and
+	 * all; attach is the raw size (base64: 4 bytes per 3, plus a line
+	 * end per 76). */
+	uint64_t encoded = 0;
 	if (big_bytes)
-		attach = big_bytes / 4 * 3; /* base64: 4 bytes per 3 */
+		encoded = big_bytes;
 	else if (mix == CORPUS_REALISTIC && kind >= 95)
-		attach = rng_below(&r, 25) == 0 ? rng_log(&r, 2e6, 8e6)
-						: rng_log(&r, 1e5, 2e6);
+		encoded = rng_below(&r, 25) == 0 ? rng_log(&r, 2e6, 8e6) : rng_log(&r, 1e5, 2e6);
+	uint64_t attach = encoded / 77 * 57;
 	size_t text_len = (size_t)rng_log(&r, 2000, 20000);
 	if (attach)
 		text_len = 300 + (size_t)rng_below(&r, 1500);

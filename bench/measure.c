@@ -67,6 +67,9 @@ static char *log_tail(const char *log, off_t mark)
 /* Where needle starts within [line, end), or NULL. */
 static const char *line_find(const char *line, const char *end, const char *needle)
 {
+	/* The check also keeps GCC's -Wnonnull quiet under the sanitizers. */
+	if (!line || end <= line)
+		return NULL;
 	return memmem(line, (size_t)(end - line), needle, strlen(needle));
 }
 
@@ -135,6 +138,8 @@ int measure_run(char *const argv[], const char *out_file, const char *log,
 	s->maxrss_kb = ru.ru_maxrss;
 	s->status = status_code(status);
 
+	if (!log)
+		return 0;
 	/* The server logs a session's end a moment after the client left. */
 	double deadline = measure_now() + 3;
 	for (;;) {
