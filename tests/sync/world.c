@@ -98,6 +98,7 @@ void world_free(struct world *w)
 		harness_mailbox_delete(w->h, NULL, w->folder, &err);
 	error_clear(&err);
 	error_clear(&w->err);
+	sync_report_release(&w->rep);
 	nftw(w->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	config_free(&w->cfg);
 	free(w->dir);
@@ -124,6 +125,7 @@ int world_sync(struct world *w, const struct sync_opts *o)
 	opts.event = on_event;
 	opts.event_ctx = w;
 	error_clear(&w->err);
+	sync_report_release(&w->rep);
 	struct error err = ERROR_INIT;
 	int r = sync_account(&w->cfg, &w->cfg.accounts[0], &opts, &w->rep, &err);
 	if (r != 0) {
