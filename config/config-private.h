@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Inside the config module: the key tables that describe the schema. */
+/* Inside the config module: the load's context, the key tables that
+ * describe the schema, and the value kinds (scalars.c). */
 #ifndef TIDEMAIL_CONFIG_PRIVATE_H
 #define TIDEMAIL_CONFIG_PRIVATE_H
 
@@ -7,7 +8,16 @@
 
 #include <yaml.h>
 
-struct ctx;
+/* What a load carries around (load.c). */
+struct ctx {
+	const char *file;
+	yaml_document_t *doc;
+	const struct config_env *env;
+	struct error *err;
+	/* Where the first `password` key is, for the permission check. */
+	yaml_node_t *password_key;
+	char *password_where;
+};
 
 enum key_kind {
 	K_STRING,   /* char *, non-empty */
@@ -52,5 +62,37 @@ struct map_spec {
 	const struct key_spec *keys; /* ends with a NULL name */
 	map_check_fn *check;
 };
+
+
+/* scalars.c: messages, all returning -1 with c->err set. */
+int cfg_fail(struct ctx *c, const yaml_node_t *node, const char *where,
+	     const char *fmt, ...) UTIL_PRINTF(4, 5);
+int cfg_fail_expected(struct ctx *c, const yaml_node_t *n, const char *where,
+		      const char *expected);
+/* A value for a message: quoted, control characters escaped, cut. */
+char *cfg_shown(const char *v);
+/* The text of a non-null scalar, or an error naming what was expected. */
+int cfg_scalar(struct ctx *c, const yaml_node_t *n, const char *where,
+	       const char *expected, const char **r);
+
+/* scalars.c: the value kinds, each filling its field or failing. */
+int cfg_get_string(struct ctx *c, const yaml_node_t *n, const char *where, char **r);
+int cfg_get_path(struct ctx *c, const yaml_node_t *n, const char *where, char **r);
+int cfg_get_bool(struct ctx *c, const yaml_node_t *n, const char *where, bool *r);
+int cfg_get_uint(struct ctx *c, const yaml_node_t *n, const char *where,
+		 const struct key_spec *k, unsigned *r);
+int cfg_get_enum(struct ctx *c, const yaml_node_t *n, const char *where,
+		 const struct enum_name *names, int *r);
+int cfg_get_size(struct ctx *c, const yaml_node_t *n, const char *where, uint64_t *r);
+int cfg_get_duration(struct ctx *c, const yaml_node_t *n, const char *where,
+		     const struct key_spec *k, uint64_t *r);
+int cfg_get_percent(struct ctx *c, const yaml_node_t *n, const char *where, unsigned *r);
+typedef int cfg_item_fn(struct ctx *c, const yaml_node_t *n, const char *where,
+			const char *s, size_t i, void *arg);
+int cfg_get_list(struct ctx *c, const yaml_node_t *n, const char *where,
+		 const char *what, cfg_item_fn *each, void *arg);
+cfg_item_fn cfg_add_pattern;
+cfg_item_fn cfg_add_auth;
+int cfg_get_pin(struct ctx *c, const yaml_node_t *n, const char *where, char **r);
 
 #endif

@@ -19,360 +19,6 @@
 /* A config file is a few kilobytes; anything far larger is a mistake. */
 #define CONFIG_MAX_FILE (1024 * 1024)
 
-struct ctx {
-	const char *file;
-	yaml_document_t *doc;
-	const struct config_env *env;
-	struct error *err;
-	/* Where the first `password` key is, for the permission check. */
-	yaml_node_t *password_key;
-	char *password_where;
-};
-
-/* ---- messages -------------------------------------------------------- */
-
-static int vfail_at(struct ctx *c, const yaml_mark_t *mark, const char *where,
-		    const char *fmt, va_list ap) UTIL_PRINTF(4, 0);
-static int vfail_at(struct ctx *c, const yaml_mark_t *mark, const char *where,
-		    const char *fmt, va_list ap)
-{
-	char *msg = xvasprintf(fmt, ap);
-	error_set(c->err, ERR_ACCOUNT, "%s:%zu:%zu: %s%s%s", c->file,
-		  mark->line + 1, mark->column + 1, where ? where : "",
-		  where && *where ? ": " : "", msg);
-	free(msg);
-	return -1;
-}
-
-static int fail(struct ctx *c, const yaml_node_t *node, const char *where,
-		const char *fmt, ...) UTIL_PRINTF(4, 5);
-static int fail(struct ctx *c, const yaml_node_t *node, const char *where,
-		const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vfail_at(c, &node->start_mark, where, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-static bool is_null(const yaml_node_t *n)
-{
-	if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-		return false;
-	const char *v = (const char *)n->data.scalar.value;
-	/* "~" is YAML's null too, but in a path it means the home directory,
-	 * which is what a user who writes it expects. */
-	return !*v || !strcmp(v, "null") ||
-	       !strcmp(v, "Null") || !strcmp(v, "NULL");
-}
-
-/* A value as it may appear in a one-line message: in quotes, control
- * characters escaped (a newline or a terminal escape in a YAML string
- * must not break the line or reach the terminal), cut after 80 bytes. */
-static char *shown(const char *v)
-{
-	struct buf b = BUF_INIT(BUF_UNLIMITED);
-	buf_addc(&b, '\'');
-	for (size_t i = 0; v[i]; i++) {
-		unsigned char ch = (unsigned char)v[i];
-		if (i == 80) {
-			buf_adds(&b, "...");
-			break;
-		}
-		if (ch == '\n')
-			buf_adds(&b, "\\n");
-		else if (ch == '\t')
-			buf_adds(&b, "\\t");
-		else if (ch < 0x20 || ch == 0x7f)
-			buf_addf(&b, "\\x%02x", ch);
-		else
-			buf_addc(&b, (char)ch);
-	}
-	buf_addc(&b, '\'');
-	return buf_detach(&b, NULL);
-}
-
-/* What the user wrote, for "got ..." in messages. */
-static char *describe(const yaml_node_t *n)
-{
-	switch (n->type) {
-	case YAML_MAPPING_NODE:
-		return xstrdup("a mapping");
-	case YAML_SEQUENCE_NODE:
-		return xstrdup("a list");
-	case YAML_SCALAR_NODE:
-		if (is_null(n))
-			return xstrdup("nothing");
-		return shown((const char *)n->data.scalar.value);
-	case YAML_NO_NODE:
-		break;
-	}
-	return xstrdup("nothing");
-}
-
-static int fail_expected(struct ctx *c, const yaml_node_t *n, const char *where,
-			 const char *expected)
-{
-	char *got = describe(n);
-	fail(c, n, where, "expected %s, got %s", expected, got);
-	free(got);
-	return -1;
-}
-
-/* The text of a non-null scalar, or an error naming what was expected. */
-static int scalar(struct ctx *c, const yaml_node_t *n, const char *where,
-		  const char *expected, const char **r)
-{
-	if (n->type != YAML_SCALAR_NODE || is_null(n))
-		return fail_expected(c, n, where, expected);
-	if (n->data.scalar.length == 0)
-		return fail_expected(c, n, where, expected);
-	if (strlen((const char *)n->data.scalar.value) != n->data.scalar.length)
-		return fail(c, n, where, "expected %s, got a value with a NUL byte",
-			    expected);
-	*r = (const char *)n->data.scalar.value;
-	return 0;
-}
-
-/* ---- value kinds ----------------------------------------------------- */
-
-static int get_string(struct ctx *c, const yaml_node_t *n, const char *where,
-		      char **r)
-{
-	const char *s;
-	if (scalar(c, n, where, "a non-empty string", &s) < 0)
-		return -1;
-	free(*r);
-	*r = xstrdup(s);
-	return 0;
-}
-
-/* "~", "~/x" and absolute paths; ~user and relative paths are refused,
- * since cron runs us from an arbitrary directory. */
-static int expand_path(struct ctx *c, const yaml_node_t *n, const char *where,
-		       const char *s, char **r)
-{
-	char *out;
-	if (s[0] == '/') {
-		out = xstrdup(s);
-	} else if (s[0] == '~' && (s[1] == '\0' || s[1] == '/')) {
-		if (!c->env->home || c->env->home[0] != '/')
-			return fail(c, n, where,
-				    "cannot expand '~': $HOME is not set to an absolute path");
-		out = xasprintf("%s%s", c->env->home, s + 1);
-	} else {
-		return fail_expected(c, n, where,
-				     "an absolute path or one starting with ~/");
-	}
-	size_t len = strlen(out);
-	while (len > 1 && out[len - 1] == '/')
-		out[--len] = '\0';
-	free(*r);
-	*r = out;
-	return 0;
-}
-
-static int get_path(struct ctx *c, const yaml_node_t *n, const char *where,
-		    char **r)
-{
-	const char *s;
-	if (scalar(c, n, where, "an absolute path or one starting with ~/", &s) < 0)
-		return -1;
-	return expand_path(c, n, where, s, r);
-}
-
-static int get_bool(struct ctx *c, const yaml_node_t *n, const char *where,
-		    bool *r)
-{
-	const char *s;
-	if (scalar(c, n, where, "true or false", &s) < 0)
-		return -1;
-	if (!strcmp(s, "true"))
-		*r = true;
-	else if (!strcmp(s, "false"))
-		*r = false;
-	else
-		return fail_expected(c, n, where, "true or false");
-	return 0;
-}
-
-static int get_uint(struct ctx *c, const yaml_node_t *n, const char *where,
-		    const struct key_spec *k, unsigned *r)
-{
-	char *expected = xasprintf("an integer from %llu to %llu",
-				   (unsigned long long)k->min,
-				   (unsigned long long)k->max);
-	const char *s;
-	int ret = scalar(c, n, where, expected, &s);
-	if (ret == 0) {
-		char *end;
-		errno = 0;
-		unsigned long long v = strtoull(s, &end, 10);
-		if (s[0] < '0' || s[0] > '9' || *end || errno || v < k->min ||
-		    v > k->max)
-			ret = fail_expected(c, n, where, expected);
-		else
-			*r = (unsigned)v;
-	}
-	free(expected);
-	return ret;
-}
-
-static int get_enum(struct ctx *c, const yaml_node_t *n, const char *where,
-		    const struct enum_name *names, int *r)
-{
-	struct buf expected = BUF_INIT(BUF_UNLIMITED);
-	buf_adds(&expected, "one of ");
-	for (const struct enum_name *e = names; e->name; e++)
-		buf_addf(&expected, "%s%s", e == names ? "" : ", ", e->name);
-	const char *s;
-	int ret = scalar(c, n, where, expected.data, &s);
-	if (ret == 0) {
-		const struct enum_name *e = names;
-		while (e->name && strcmp(e->name, s))
-			e++;
-		if (e->name)
-			*r = e->value;
-		else
-			ret = fail_expected(c, n, where, expected.data);
-	}
-	buf_release(&expected);
-	return ret;
-}
-
-static int get_size(struct ctx *c, const yaml_node_t *n, const char *where,
-		    uint64_t *r)
-{
-	static const char expected[] = "a size such as 25M (a number of bytes "
-				       "with an optional K, M, G or T)";
-	const char *s;
-	uint64_t v;
-	if (scalar(c, n, where, expected, &s) < 0)
-		return -1;
-	if (config_parse_size(s, &v) < 0 || v == 0)
-		return fail_expected(c, n, where, expected);
-	*r = v;
-	return 0;
-}
-
-static int get_duration(struct ctx *c, const yaml_node_t *n, const char *where,
-			const struct key_spec *k, uint64_t *r)
-{
-	static const char expected[] = "a duration such as 90d (a number with "
-				       "s, m, h, d or w)";
-	const char *s;
-	uint64_t v;
-	if (scalar(c, n, where, expected, &s) < 0)
-		return -1;
-	if (config_parse_duration(s, &v) < 0)
-		return fail_expected(c, n, where, expected);
-	if (v < k->min || v > k->max) {
-		char *range = xasprintf("a duration from %s to %s", k->min_text,
-					k->max_text);
-		fail_expected(c, n, where, range);
-		free(range);
-		return -1;
-	}
-	*r = v;
-	return 0;
-}
-
-static int get_percent(struct ctx *c, const yaml_node_t *n, const char *where,
-		       unsigned *r)
-{
-	static const char expected[] = "a percentage from 0% to 100%";
-	const char *s;
-	if (scalar(c, n, where, expected, &s) < 0)
-		return -1;
-	if (config_parse_percent(s, r) < 0)
-		return fail_expected(c, n, where, expected);
-	return 0;
-}
-
-/* Walks a sequence of non-empty strings; calls each(item) for every one. */
-static int get_list(struct ctx *c, const yaml_node_t *n, const char *where,
-		    const char *what,
-		    int (*each)(struct ctx *, const yaml_node_t *, const char *,
-				const char *, size_t, void *),
-		    void *arg)
-{
-	char *expected = xasprintf("a list of %s", what);
-	if (n->type != YAML_SEQUENCE_NODE) {
-		fail_expected(c, n, where, expected);
-		free(expected);
-		return -1;
-	}
-	free(expected);
-	size_t count = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
-	if (count == 0)
-		return fail(c, n, where, "expected a non-empty list of %s", what);
-	for (size_t i = 0; i < count; i++) {
-		yaml_node_t *item = yaml_document_get_node(c->doc,
-							   n->data.sequence.items.start[i]);
-		char *iwhere = xasprintf("%s[%zu]", where, i);
-		const char *s;
-		int r = scalar(c, item, iwhere, "a non-empty string", &s);
-		if (r == 0)
-			r = each(c, item, iwhere, s, i, arg);
-		free(iwhere);
-		if (r < 0)
-			return -1;
-	}
-	return 0;
-}
-
-static int add_pattern(struct ctx *c, const yaml_node_t *n, const char *where,
-		       const char *s, size_t i, void *arg)
-{
-	struct config_strlist *list = arg;
-	size_t cap = list->n;
-	list->v = xgrow(list->v, sizeof(*list->v), list->n + 1, &cap);
-	list->v[list->n++] = xstrdup(s);
-	return 0;
-}
-
-static const struct enum_name auth_names[] = {
-	{"plain", CONFIG_AUTH_PLAIN},
-	{"login", CONFIG_AUTH_LOGIN},
-	{"oauthbearer", CONFIG_AUTH_OAUTHBEARER},
-	{"xoauth2", CONFIG_AUTH_XOAUTH2},
-	{NULL, 0},
-};
-
-static int add_auth(struct ctx *c, const yaml_node_t *n, const char *where,
-		    const char *s, size_t i, void *arg)
-{
-	struct config_remote *remote = arg;
-	int v;
-	if (get_enum(c, n, where, auth_names, &v) < 0)
-		return -1;
-	for (size_t j = 0; j < remote->n_auth; j++)
-		if ((int)remote->auth[j] == v) /* s is a known mechanism name */
-			return fail(c, n, where, "'%s' is listed twice", s);
-	remote->auth[remote->n_auth++] = (enum config_auth)v;
-	return 0;
-}
-
-static int get_pin(struct ctx *c, const yaml_node_t *n, const char *where,
-		   char **r)
-{
-	static const char expected[] =
-		"the base64 of a SHA-256 digest (44 characters ending in '=')";
-	const char *s;
-	if (scalar(c, n, where, expected, &s) < 0)
-		return -1;
-	gnutls_datum_t in = {(unsigned char *)(uintptr_t)s, (unsigned)strlen(s)};
-	gnutls_datum_t out = {NULL, 0};
-	int ok = in.size == 44 && gnutls_base64_decode2(&in, &out) == 0 &&
-		 out.size == 32;
-	gnutls_free(out.data);
-	if (!ok)
-		return fail_expected(c, n, where, expected);
-	free(*r);
-	*r = xstrdup(s);
-	return 0;
-}
 
 /* ---- mappings -------------------------------------------------------- */
 
@@ -385,37 +31,37 @@ static int set_value(struct ctx *c, const struct key_spec *k, yaml_node_t *key,
 	void *field = (char *)base + k->offset;
 	switch (k->kind) {
 	case K_STRING:
-		return get_string(c, v, where, field);
+		return cfg_get_string(c, v, where, field);
 	case K_SECRET:
 		if (!c->password_key) {
 			c->password_key = key;
 			c->password_where = xstrdup(where);
 		}
-		return get_string(c, v, where, field);
+		return cfg_get_string(c, v, where, field);
 	case K_PATH:
-		return get_path(c, v, where, field);
+		return cfg_get_path(c, v, where, field);
 	case K_BOOL:
-		return get_bool(c, v, where, field);
+		return cfg_get_bool(c, v, where, field);
 	case K_UINT:
-		return get_uint(c, v, where, k, field);
+		return cfg_get_uint(c, v, where, k, field);
 	case K_ENUM:
-		return get_enum(c, v, where, k->names, field);
+		return cfg_get_enum(c, v, where, k->names, field);
 	case K_SIZE:
-		return get_size(c, v, where, field);
+		return cfg_get_size(c, v, where, field);
 	case K_DURATION:
-		return get_duration(c, v, where, k, field);
+		return cfg_get_duration(c, v, where, k, field);
 	case K_PERCENT:
-		return get_percent(c, v, where, field);
+		return cfg_get_percent(c, v, where, field);
 	case K_PATTERNS:
-		return get_list(c, v, where, "glob patterns", add_pattern, field);
+		return cfg_get_list(c, v, where, "glob patterns", cfg_add_pattern, field);
 	case K_AUTH:
-		return get_list(c, v, where, "mechanisms", add_auth, base);
+		return cfg_get_list(c, v, where, "mechanisms", cfg_add_auth, base);
 	case K_PIN:
-		return get_pin(c, v, where, field);
+		return cfg_get_pin(c, v, where, field);
 	case K_MAP:
 		return walk_map(c, v, where, k->map, field);
 	}
-	return fail(c, v, where, "internal error: unknown key kind");
+	return cfg_fail(c, v, where, "internal error: unknown key kind");
 }
 
 static char *key_list(const struct map_spec *spec)
@@ -435,7 +81,7 @@ static int walk_map(struct ctx *c, yaml_node_t *map, const char *where,
 		    const struct map_spec *spec, void *base)
 {
 	if (map->type != YAML_MAPPING_NODE)
-		return fail_expected(c, map, where, "a mapping");
+		return cfg_fail_expected(c, map, where, "a mapping");
 
 	size_t nkeys = 0;
 	while (spec->keys[nkeys].name)
@@ -448,7 +94,7 @@ static int walk_map(struct ctx *c, yaml_node_t *map, const char *where,
 		yaml_node_t *key = yaml_document_get_node(c->doc, p->key);
 		yaml_node_t *val = yaml_document_get_node(c->doc, p->value);
 		const char *name;
-		if (scalar(c, key, where, "a key name", &name) < 0) {
+		if (cfg_scalar(c, key, where, "a key name", &name) < 0) {
 			ret = -1;
 			break;
 		}
@@ -457,15 +103,15 @@ static int walk_map(struct ctx *c, yaml_node_t *map, const char *where,
 			i++;
 		if (i == nkeys) {
 			char *keys = key_list(spec);
-			char *v = shown(name);
-			ret = fail(c, key, where, "unknown key %s (expected one of: %s)",
+			char *v = cfg_shown(name);
+			ret = cfg_fail(c, key, where, "unknown key %s (expected one of: %s)",
 				   v, keys);
 			free(v);
 			free(keys);
 			break;
 		}
 		if (found[i]) {
-			ret = fail(c, key, where, "duplicate key '%s'", name); /* a known key */
+			ret = cfg_fail(c, key, where, "duplicate key '%s'", name); /* a known key */
 			break;
 		}
 		found[i] = key;
@@ -475,7 +121,7 @@ static int walk_map(struct ctx *c, yaml_node_t *map, const char *where,
 	}
 	for (size_t i = 0; ret == 0 && i < nkeys; i++)
 		if (spec->keys[i].required && !found[i])
-			ret = fail(c, map, where, "missing key '%s'", spec->keys[i].name);
+			ret = cfg_fail(c, map, where, "missing key '%s'", spec->keys[i].name);
 	if (ret == 0 && spec->check)
 		ret = spec->check(c, map, where, base, found);
 	free(found);
@@ -545,16 +191,16 @@ static int check_remote(struct ctx *c, yaml_node_t *map, const char *where,
 {
 	struct config_remote *r = base;
 	if (r->password && r->password_command)
-		return fail(c, found[PASSWORD_COMMAND_KEY], where,
+		return cfg_fail(c, found[PASSWORD_COMMAND_KEY], where,
 			    "set either 'password' or 'password_command', not both");
 	if (!r->password && !r->password_command)
-		return fail(c, map, where, "missing key 'password' or 'password_command'");
+		return cfg_fail(c, map, where, "missing key 'password' or 'password_command'");
 	if (r->tls == CONFIG_TLS_NONE && !r->allow_plaintext &&
 	    !util_host_is_loopback(r->host)) {
 		char *twhere = join_where(where, "tls");
 		/* Point at the value of `tls`, which is what to change. */
-		char *host = shown(r->host);
-		fail(c, value_of(c, map, found[TLS_KEY]), twhere,
+		char *host = cfg_shown(r->host);
+		cfg_fail(c, value_of(c, map, found[TLS_KEY]), twhere,
 		     "'none' would send the password in clear text to %s; use "
 		     "'implicit' or 'starttls', or set 'allow_plaintext: true'",
 		     host);
@@ -661,21 +307,21 @@ static void account_defaults(struct config_account *a)
 static int parse_accounts(struct ctx *c, yaml_node_t *n, struct config *cfg)
 {
 	if (n->type != YAML_MAPPING_NODE)
-		return fail_expected(c, n, "accounts", "a mapping of account names");
+		return cfg_fail_expected(c, n, "accounts", "a mapping of account names");
 	size_t count = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
 	if (count == 0)
-		return fail(c, n, "accounts", "expected at least one account");
+		return cfg_fail(c, n, "accounts", "expected at least one account");
 	cfg->accounts = xcalloc(count, sizeof(*cfg->accounts));
 	for (size_t i = 0; i < count; i++) {
 		yaml_node_pair_t *p = &n->data.mapping.pairs.start[i];
 		yaml_node_t *key = yaml_document_get_node(c->doc, p->key);
 		yaml_node_t *val = yaml_document_get_node(c->doc, p->value);
 		const char *name;
-		if (scalar(c, key, "accounts", "an account name", &name) < 0)
+		if (cfg_scalar(c, key, "accounts", "an account name", &name) < 0)
 			return -1;
 		if (!config_account_name_ok(name)) {
-			char *v = shown(name);
-			fail(c, key, "accounts",
+			char *v = cfg_shown(name);
+			cfg_fail(c, key, "accounts",
 			     "invalid account name %s (expected 1 to 64 letters, "
 			     "digits, '.', '_' or '-', not starting with '.')", v);
 			free(v);
@@ -683,7 +329,7 @@ static int parse_accounts(struct ctx *c, yaml_node_t *n, struct config *cfg)
 		}
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(cfg->accounts[j].name, name))
-				return fail(c, key, "accounts",
+				return cfg_fail(c, key, "accounts",
 					    "duplicate account '%s'", name);
 		struct config_account *a = &cfg->accounts[cfg->n_accounts++];
 		a->name = xstrdup(name);
@@ -696,8 +342,8 @@ static int parse_accounts(struct ctx *c, yaml_node_t *n, struct config *cfg)
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(cfg->accounts[j].local.path, a->local.path))
 			{
-				char *v = shown(a->local.path);
-				fail(c, val, "accounts", "accounts '%s' and '%s' share the "
+				char *v = cfg_shown(a->local.path);
+				cfg_fail(c, val, "accounts", "accounts '%s' and '%s' share the "
 				     "local path %s", cfg->accounts[j].name, name, v);
 				free(v);
 				return -1;
@@ -709,28 +355,28 @@ static int parse_accounts(struct ctx *c, yaml_node_t *n, struct config *cfg)
 static int parse_root(struct ctx *c, yaml_node_t *root, struct config *cfg)
 {
 	if (root->type != YAML_MAPPING_NODE)
-		return fail_expected(c, root, "", "a mapping with an 'accounts' key");
+		return cfg_fail_expected(c, root, "", "a mapping with an 'accounts' key");
 	yaml_node_t *accounts = NULL;
 	for (yaml_node_pair_t *p = root->data.mapping.pairs.start;
 	     p < root->data.mapping.pairs.top; p++) {
 		yaml_node_t *key = yaml_document_get_node(c->doc, p->key);
 		yaml_node_t *val = yaml_document_get_node(c->doc, p->value);
 		const char *name;
-		if (scalar(c, key, "", "a key name", &name) < 0)
+		if (cfg_scalar(c, key, "", "a key name", &name) < 0)
 			return -1;
 		if (!strcmp(name, "state_dir")) {
 			if (cfg->state_dir)
-				return fail(c, key, "", "duplicate key 'state_dir'");
-			if (get_path(c, val, "state_dir", &cfg->state_dir) < 0)
+				return cfg_fail(c, key, "", "duplicate key 'state_dir'");
+			if (cfg_get_path(c, val, "state_dir", &cfg->state_dir) < 0)
 				return -1;
 		} else if (!strcmp(name, "accounts")) {
 			if (accounts)
-				return fail(c, key, "", "duplicate key 'accounts'");
+				return cfg_fail(c, key, "", "duplicate key 'accounts'");
 			accounts = val;
 		} else {
 		{
-			char *v = shown(name);
-			fail(c, key, "", "unknown key %s (expected one of: state_dir, "
+			char *v = cfg_shown(name);
+			cfg_fail(c, key, "", "unknown key %s (expected one of: state_dir, "
 			     "accounts)", v);
 			free(v);
 			return -1;
@@ -738,7 +384,7 @@ static int parse_root(struct ctx *c, yaml_node_t *root, struct config *cfg)
 		}
 	}
 	if (!accounts)
-		return fail(c, root, "", "missing key 'accounts'");
+		return cfg_fail(c, root, "", "missing key 'accounts'");
 	if (parse_accounts(c, accounts, cfg) < 0)
 		return -1;
 	if (!cfg->state_dir) {
@@ -748,7 +394,7 @@ static int parse_root(struct ctx *c, yaml_node_t *root, struct config *cfg)
 		else if (c->env->home && c->env->home[0] == '/')
 			cfg->state_dir = xasprintf("%s/.local/state/tidemail", c->env->home);
 		else
-			return fail(c, root, "",
+			return cfg_fail(c, root, "",
 				    "missing key 'state_dir' (no $XDG_STATE_HOME or $HOME to default to)");
 	}
 	return 0;
@@ -797,7 +443,7 @@ static int load(struct config *cfg, const char *name, const char *text,
 	}
 	yaml_node_t *next_root = yaml_document_get_root_node(&next);
 	if (next_root) {
-		fail(&c, next_root, "", "expected a single YAML document, found a second one");
+		cfg_fail(&c, next_root, "", "expected a single YAML document, found a second one");
 		yaml_document_delete(&next);
 		goto out;
 	}
@@ -806,7 +452,7 @@ static int load(struct config *cfg, const char *name, const char *text,
 	if (parse_root(&c, root, cfg) < 0)
 		goto out;
 	if (st && c.password_key && (st->st_mode & (S_IRGRP | S_IROTH))) {
-		fail(&c, c.password_key, c.password_where,
+		cfg_fail(&c, c.password_key, c.password_where,
 		     "this file holds a password but is readable by group or "
 		     "others; run: chmod 600 %s", name);
 		goto out;

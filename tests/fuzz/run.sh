@@ -51,7 +51,7 @@ main() {
 	deps=($(pkg-config --cflags --libs gnutls yaml-0.1 zlib))
 
 	util_src=(util/alloc.c util/buf.c util/error.c util/fs.c)
-	config_src=(config/load.c config/values.c)
+	config_src=(config/load.c config/scalars.c config/values.c)
 	# Only what the parser target calls: the rest of imap/ is the network
 	# client, which a fuzzer of bytes cannot reach.
 	imap_src=(imap/imap-parser.c imap/imap-resp.c imap/imap-trace.c
