@@ -65,6 +65,9 @@ struct sync_report;
  * printing why it failed. */
 int cmd_post_sync_hook(const struct config_account *a, const struct sync_report *rep);
 int cmd_status(const struct cmd_globals *g, int argc, char **argv);
+/* Runs until SIGINT or SIGTERM (then EXIT_SYNCED); EXIT_USAGE for bad
+ * arguments or config. */
+int cmd_watch(const struct cmd_globals *g, int argc, char **argv);
 
 /* tidemail status of one account, printed to out as of now (seconds
  * since the epoch: a parameter so that tests can fix the clock).  Reads

@@ -21,6 +21,9 @@ static const char usage_text[] =
 	"                        sync both ways (--dry-run: print the plan only)\n"
 	"  status [ACCOUNT...]   what the state says: folders, counts, last sync,\n"
 	"                        pending local changes (no network)\n"
+	"  watch  [ACCOUNT...] [--interval DURATION]\n"
+	"                        stay running; sync whenever either side changes\n"
+	"                        (and every 15 minutes)\n"
 	"\n"
 	"options:\n"
 	"  -c, --config FILE     config file (default\n"
@@ -86,7 +89,9 @@ int main(int argc, char **argv)
 		return cmd_sync(&g, cargc, cargv);
 	if (!strcmp(command, "status"))
 		return cmd_status(&g, cargc, cargv);
-	cmd_error("unknown command '%s' (expected check, sync or status; see --help)",
+	if (!strcmp(command, "watch"))
+		return cmd_watch(&g, cargc, cargv);
+	cmd_error("unknown command '%s' (expected check, status, sync or watch; see --help)",
 		  command);
 	return EXIT_USAGE;
 

@@ -33,7 +33,7 @@ expect 0 "" --version
 grep -qx 'tidemail [0-9][0-9.]*' "$tmp/out" ||
 	{ echo "FAIL: --version printed '$(cat "$tmp/out")'"; failures=$((failures + 1)); }
 expect 2 "" # no command: usage on stderr
-expect 2 "tidemail: unknown command 'frobnicate' (expected check, sync or status; see --help)" frobnicate
+expect 2 "tidemail: unknown command 'frobnicate' (expected check, status, sync or watch; see --help)" frobnicate
 expect 2 "tidemail: -v and -q cannot be used together" -v -q check
 expect 2 "tidemail: $tmp/none.yaml: cannot open the config file: No such file or directory" \
 	-c "$tmp/none.yaml" check

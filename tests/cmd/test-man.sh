@@ -40,7 +40,7 @@ for key in $keys; do
 done
 
 # The commands and exit statuses of the program are all in tidemail(1).
-for word in check status sync; do
+for word in check status sync watch; do
 	grep -q "^\.BR $word \"" "$1" || fail "tidemail(1) has no entry for the command $word"
 done
 for code in 0 1 2 3 75; do
