@@ -27,6 +27,10 @@
 
 #define T0 1000000 /* an arbitrary start on the monotonic clock */
 #define MIN (60 * 1000)
+/* What the watcher asks for where NOTIFY is offered (watch-remote.c). */
+#define NOTIFY_SET_LINE                                                    \
+	"NOTIFY SET (selected (MessageNew MessageExpunge FlagChange)) "    \
+	"(personal (MessageNew MessageExpunge FlagChange MailboxName))"
 
 /* ---- schedule ---------------------------------------------------------- */
 
@@ -321,7 +325,7 @@ static void load_account(struct config *cfg, unsigned port)
 			       "accounts:\n"
 			       "  t:\n"
 			       "    remote: {host: 127.0.0.1, port: %u, tls: none, "
-			       "user: u, password: p, timeout: 30s}\n"
+			       "user: u, password: p, timeout: 30s, compress: false}\n"
 			       "    local: {path: /nonexistent}\n",
 			       port);
 	struct config_env env = {.home = "/nonexistent"};
@@ -390,32 +394,193 @@ static void remote_cannot_connect(void **state)
 	config_free(&cfg);
 }
 
+/* A listening socket, an account whose server it is, and a watcher not
+ * started yet. */
+struct server {
+	unsigned port;
+	int lfd;
+	struct config cfg;
+	struct watch_remote r;
+};
+
+static int server_setup(void **state)
+{
+	struct server *s = xcalloc(1, sizeof(*s));
+	s->lfd = loopback_socket(true, &s->port);
+	load_account(&s->cfg, s->port);
+	watch_remote_init(&s->r);
+	*state = s;
+	return 0;
+}
+
+static int server_teardown(void **state)
+{
+	struct server *s = *state;
+	watch_remote_stop(&s->r);
+	close(s->lfd);
+	config_free(&s->cfg);
+	free(s);
+	return 0;
+}
+
 static void remote_stopped_while_waiting(void **state)
 {
-	(void)state;
+	struct server *s = *state;
 	/* A server that accepts (the backlog does) and never says a word. */
-	unsigned port;
-	int lfd = loopback_socket(true, &port);
-
-	struct config cfg;
-	load_account(&cfg, port);
-	struct watch_remote r;
-	watch_remote_init(&r);
 	struct error err = ERROR_INIT;
-	assert_int_equal(watch_remote_start(&r, &cfg.accounts[0], NULL, NULL, &err), 0);
-	pid_t pid = r.pid;
+	assert_int_equal(watch_remote_start(&s->r, &s->cfg.accounts[0], NULL, NULL, &err), 0);
+	pid_t pid = s->r.pid;
 	usleep(200 * 1000);
 	struct watch_remote_news news;
-	watch_remote_read(&r, &news);
+	watch_remote_read(&s->r, &news);
 	assert_false(news.ended || news.ready || news.change || news.error);
 	int64_t t = watch_now_ms();
-	watch_remote_stop(&r);
+	watch_remote_stop(&s->r);
 	assert_true(watch_now_ms() - t < 2000); /* not the 30 s timeout */
-	assert_int_equal(r.pid, 0);
+	assert_int_equal(s->r.pid, 0);
 	assert_int_equal(kill(pid, 0), -1);
 	assert_int_equal(errno, ESRCH);
-	close(lfd);
-	config_free(&cfg);
+}
+
+/* ---- the server watcher against a scripted server ------------------------ */
+
+/* The test plays the server: it accepts the watcher's connection, sends
+ * lines and checks the exact bytes the watcher sends back. */
+static int fake_accept(int lfd)
+{
+	struct pollfd pfd = {.fd = lfd, .events = POLLIN};
+	assert_int_equal(poll(&pfd, 1, 5000), 1);
+	int fd = accept(lfd, NULL, NULL);
+	assert_true(fd >= 0);
+	return fd;
+}
+
+static void fake_send(int fd, const char *s)
+{
+	size_t len = strlen(s);
+	assert_int_equal(write(fd, s, len), (ssize_t)len);
+}
+
+static void fake_expect(int fd, const char *want)
+{
+	size_t len = strlen(want), got = 0;
+	char *have = xcalloc(len + 1, 1);
+	while (got < len) {
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		assert_int_equal(poll(&pfd, 1, 5000), 1);
+		ssize_t n = read(fd, have + got, len - got);
+		assert_true(n > 0);
+		got += (size_t)n;
+	}
+	assert_string_equal(have, want);
+	free(have);
+}
+
+/* What the watcher said so far (waiting up to 2 s for a first word when
+ * wait is set). */
+static void news_now(struct watch_remote *r, bool wait,
+		     struct watch_remote_news *news)
+{
+	struct pollfd pfd = {.fd = r->fd, .events = POLLIN};
+	poll(&pfd, 1, wait ? 2000 : 0);
+	watch_remote_read(r, news);
+}
+
+/* Starts the watcher and lets it log in (as u, p) to a server that
+ * offers caps besides IMAP4rev1; returns the server's end. */
+static int fake_login(struct watch_remote *r, const struct config *cfg,
+		      int lfd, const char *caps)
+{
+	struct error err = ERROR_INIT;
+	assert_int_equal(watch_remote_start(r, &cfg->accounts[0], NULL, NULL, &err), 0);
+	int fd = fake_accept(lfd);
+	char *line = xasprintf("* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN SASL-IR%s] hi\r\n", caps);
+	fake_send(fd, line);
+	free(line);
+	fake_expect(fd, "T1 AUTHENTICATE PLAIN AHUAcA==\r\n");
+	line = xasprintf("T1 OK [CAPABILITY IMAP4rev1%s] in\r\n", caps);
+	fake_send(fd, line);
+	free(line);
+	return fd;
+}
+
+static void remote_idle_on_inbox(void **state)
+{
+	struct server *s = *state;
+	int fd = fake_login(&s->r, &s->cfg, s->lfd, " IDLE NOTIFY");
+	fake_expect(fd, "T2 EXAMINE INBOX\r\n");
+	fake_send(fd, "* 3 EXISTS\r\n* OK [UIDVALIDITY 7] v\r\nT2 OK [READ-ONLY] in\r\n");
+	fake_expect(fd, "T3 " NOTIFY_SET_LINE "\r\n");
+	fake_send(fd, "T3 NO not here\r\n"); /* refused: IDLE on INBOX */
+	fake_expect(fd, "T4 IDLE\r\n");
+	struct watch_remote_news news;
+	news_now(&s->r, true, &news);
+	assert_true(news.ready);
+	assert_false(news.change || news.ended);
+	assert_int_equal(s->r.mode, WATCH_REMOTE_IDLE);
+
+	/* Dovecot's keep-alive ends a round of IDLE but is no change. */
+	fake_send(fd, "+ idling\r\n* OK Still here\r\n");
+	fake_expect(fd, "DONE\r\n");
+	fake_send(fd, "T4 OK done\r\n");
+	fake_expect(fd, "T5 IDLE\r\n");
+	news_now(&s->r, false, &news);
+	assert_false(news.ready || news.change || news.ended);
+
+	/* A new message is. */
+	fake_send(fd, "+ idling\r\n* 4 EXISTS\r\n");
+	fake_expect(fd, "DONE\r\n");
+	fake_send(fd, "T5 OK done\r\n");
+	fake_expect(fd, "T6 IDLE\r\n");
+	news_now(&s->r, true, &news);
+	assert_true(news.change);
+	assert_false(news.ended);
+
+	/* The server goes away: the watcher says why and ends. */
+	close(fd);
+	char *error;
+	read_until_end(&s->r, &error);
+	char *want = xasprintf("127.0.0.1:%u: server closed the connection", s->port);
+	assert_non_null(error);
+	assert_string_equal(error, want);
+	free(want);
+	free(error);
+}
+
+static void remote_notify_and_no_idle(void **state)
+{
+	struct server *s = *state;
+
+	/* NOTIFY accepted: a STATUS of another folder is a change. */
+	int fd = fake_login(&s->r, &s->cfg, s->lfd, " IDLE NOTIFY");
+	fake_expect(fd, "T2 EXAMINE INBOX\r\n");
+	fake_send(fd, "T2 OK [READ-ONLY] in\r\n");
+	fake_expect(fd, "T3 " NOTIFY_SET_LINE "\r\n");
+	fake_send(fd, "T3 OK set\r\n");
+	fake_expect(fd, "T4 IDLE\r\n");
+	fake_send(fd, "+ idling\r\n* STATUS Work (MESSAGES 2 UIDNEXT 3)\r\n");
+	fake_expect(fd, "DONE\r\n");
+	fake_send(fd, "T4 OK done\r\n");
+	fake_expect(fd, "T5 IDLE\r\n");
+	struct watch_remote_news news;
+	news_now(&s->r, true, &news);
+	assert_true(news.ready && news.change);
+	assert_int_equal(s->r.mode, WATCH_REMOTE_NOTIFY);
+	watch_remote_stop(&s->r);
+	close(fd);
+
+	/* No IDLE at all: it says so and ends, without an error. */
+	fd = fake_login(&s->r, &s->cfg, s->lfd, "");
+	bool no_idle = false;
+	int64_t limit = watch_now_ms() + 5000;
+	while (s->r.pid && watch_now_ms() < limit) {
+		news_now(&s->r, true, &news);
+		assert_null(news.error);
+		no_idle |= news.no_idle;
+	}
+	assert_true(no_idle);
+	assert_int_equal(s->r.pid, 0);
+	close(fd);
 }
 
 int main(void)
@@ -430,7 +595,12 @@ int main(void)
 		cmocka_unit_test(server_changes),
 		cmocka_unit_test_setup_teardown(local_tree, tree_setup, tree_teardown),
 		cmocka_unit_test(remote_cannot_connect),
-		cmocka_unit_test(remote_stopped_while_waiting),
+		cmocka_unit_test_setup_teardown(remote_stopped_while_waiting, server_setup,
+						server_teardown),
+		cmocka_unit_test_setup_teardown(remote_idle_on_inbox, server_setup,
+						server_teardown),
+		cmocka_unit_test_setup_teardown(remote_notify_and_no_idle, server_setup,
+						server_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
