@@ -436,8 +436,9 @@ static int parse_args(int argc, char **argv, int64_t *interval_ms_r)
 		{NULL, 0, NULL, 0},
 	};
 	optind = 1;
+	opterr = 0; /* getopt's own message would name "watch", not tidemail */
 	int c;
-	while ((c = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
 		uint64_t secs;
 		switch (c) {
 		case 'i':
@@ -453,7 +454,13 @@ static int parse_args(int argc, char **argv, int64_t *interval_ms_r)
 		case 'h':
 			puts(usage);
 			return EXIT_SYNCED;
+		case ':':
+			cmd_error("watch: %s needs a value (see tidemail watch --help)",
+				  argv[optind - 1]);
+			return EXIT_USAGE;
 		default:
+			cmd_error("watch: unknown option '%s' (see tidemail watch --help)",
+				  argv[optind - 1]);
 			return EXIT_USAGE;
 		}
 	}

@@ -181,11 +181,18 @@ watch_pid=
 [ -n "$child" ] && kill -0 "$child" 2>/dev/null && fail "the server watcher $child outlived it"
 [ -s "$tmp/out" ] && fail "stdout: $(cat "$tmp/out")"
 
-case="SIGINT too, and -v says how the server is watched"
-"$TIDEMAIL" -c "$tmp/c.yaml" -v watch >"$tmp/out" 2>"$tmp/err" &
+case="SIGINT too; -v says how the server is watched; --interval"
+"$TIDEMAIL" -c "$tmp/c.yaml" -v watch --interval 1s >"$tmp/out" 2>"$tmp/err" &
 watch_pid=$!
 within 10 grep -q '^tidemail: account t: watching every folder on the server (NOTIFY)$' "$tmp/err" ||
 	fail "stderr: $(grep -v ': [CS]: ' "$tmp/err")"
+# Nothing changes now: only the periodic sync lists the folders.
+lists() { grep -c ' C: T[0-9]* LIST ' "$tmp/err"; }
+sleep 2
+n1=$(lists)
+sleep 3.5
+n2=$(lists)
+[ $((n2 - n1)) -ge 2 ] && [ $((n2 - n1)) -le 4 ] || fail "$((n2 - n1)) syncs in 3.5 s with --interval 1s"
 kill -INT "$watch_pid"
 wait "$watch_pid"
 status=$?
@@ -199,6 +206,13 @@ grep -qx "tidemail: --interval: expected a duration from 1s to 7d such as 15m or
 "$TIDEMAIL" -c "$tmp/c.yaml" watch nope >/dev/null 2>"$tmp/err"
 [ $? = 2 ] || fail "exit"
 grep -qx "tidemail: $tmp/c.yaml: no account 'nope' in the config" "$tmp/err" || fail "$(cat "$tmp/err")"
+
+"$TIDEMAIL" -c "$tmp/c.yaml" watch --bogus >/dev/null 2>"$tmp/err"
+[ $? = 2 ] || fail "exit"
+grep -qx "tidemail: watch: unknown option '--bogus' (see tidemail watch --help)" "$tmp/err" || fail "$(cat "$tmp/err")"
+"$TIDEMAIL" -c "$tmp/c.yaml" watch --interval >/dev/null 2>"$tmp/err"
+[ $? = 2 ] || fail "exit"
+grep -qx "tidemail: watch: --interval needs a value (see tidemail watch --help)" "$tmp/err" || fail "$(cat "$tmp/err")"
 
 echo "$failures failed"
 [ "$failures" -eq 0 ]
