@@ -64,6 +64,8 @@ static int cmp_fresh(const void *a, const void *b)
 
 static void fresh_sort(struct fresh *v, size_t n)
 {
+	if (n == 0)
+		return; /* v may be NULL: qsort must not see it */
 	qsort(v, n, sizeof(*v), cmp_fresh);
 	for (size_t i = 1; i < n; i++)
 		if (!strcmp(v[i].key, v[i - 1].key))
@@ -72,6 +74,8 @@ static void fresh_sort(struct fresh *v, size_t n)
 
 static struct fresh *fresh_find(struct fresh *v, size_t n, const char *key)
 {
+	if (n == 0)
+		return NULL;
 	struct fresh k = {.key = key};
 	struct fresh *f = bsearch(&k, v, n, sizeof(*v), cmp_fresh);
 	return f && !f->ambiguous && !f->used ? f : NULL;

@@ -59,6 +59,8 @@ static int cmp_candidate(const void *a, const void *b)
  * than one. */
 static struct candidate *find(struct gather *g, const struct state_msg *s)
 {
+	if (g->n == 0)
+		return NULL;
 	struct candidate key = {.msgid = s->message_id};
 	struct candidate *c = bsearch(&key, g->v, g->n, sizeof(*g->v), cmp_candidate);
 	if (!c)
@@ -93,7 +95,8 @@ int sync_rematch(struct folder_run *f, struct error *err)
 		r = state_msg_load(e->st, f->sf.id, &msgs, err);
 	if (r < 0)
 		goto out;
-	qsort(g.v, g.n, sizeof(*g.v), cmp_candidate);
+	if (g.n)
+		qsort(g.v, g.n, sizeof(*g.v), cmp_candidate);
 
 	uint32_t *new_uid = xcalloc(msgs.n ? msgs.n : 1, sizeof(*new_uid));
 	bool *had_uid = xcalloc(msgs.n ? msgs.n : 1, sizeof(*had_uid));
