@@ -68,15 +68,16 @@ _tidemail()
 		if [[ $cur == -* ]]; then
 			COMPREPLY=($(compgen -W '-c --config -v --verbose -q --quiet -h --help --version' -- "$cur"))
 		else
-			COMPREPLY=($(compgen -W 'check status sync' -- "$cur"))
+			COMPREPLY=($(compgen -W 'check status sync watch' -- "$cur"))
 		fi
 		return 0
 	fi
 
 	local options='--help'
 	[[ $command == sync ]] && options='--dry-run --pull --push --force --help'
+	[[ $command == watch ]] && options='--interval --help'
 	case $command in
-	check | status | sync)
+	check | status | sync | watch)
 		if [[ $cur == -* ]]; then
 			COMPREPLY=($(compgen -W "$options" -- "$cur"))
 		else

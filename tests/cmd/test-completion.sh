@@ -43,7 +43,7 @@ printf 'accounts:\n    solo:\n        remote: {}\n' >"$tmp/xdg/tidemail/config.y
 mkdir -p "$tmp/.config/tidemail"
 printf 'accounts:\n  dflt:\n    remote: {}\n' >"$tmp/.config/tidemail/config.yaml"
 
-expect "check status sync" tidemail ""
+expect "check status sync watch" tidemail ""
 expect "status sync" tidemail s
 expect "--verbose --version" tidemail --v
 expect "-c --config -v --verbose -q --quiet -h --help --version" tidemail -

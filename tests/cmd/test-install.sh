@@ -53,6 +53,12 @@ if [ -f "$service" ]; then
 else
 	fail "$prefix/lib/systemd/user/tidemail.service is not installed"
 fi
+watch=$root$prefix/lib/systemd/user/tidemail-watch.service
+if [ -f "$watch" ] && grep -qx "ExecStart=$bindir/tidemail -q watch" "$watch"; then
+	echo "ok: $prefix/lib/systemd/user/tidemail-watch.service"
+else
+	fail "tidemail-watch.service is missing or wrong"
+fi
 
 # man finds the installed pages by name.
 for page in tidemail tidemail-config; do
@@ -61,7 +67,7 @@ for page in tidemail tidemail-config; do
 done
 
 # Nothing else is installed.
-want=7
+want=8
 got=$(find "$root" -type f | wc -l)
 [ "$got" = "$want" ] || fail "$got files installed, expected $want: $(find "$root" -type f)"
 
