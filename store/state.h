@@ -130,6 +130,10 @@ int state_msg_by_message_id(struct state *st, const char *message_id,
 /* A whole folder, by UID (rows without a UID first). */
 int state_msg_load(struct state *st, int64_t folder_id,
 		   struct state_msgs *list_r, struct error *err);
+/* How many of a folder's rows have a UID (what the server should hold),
+ * without loading them. */
+int state_msg_count(struct state *st, int64_t folder_id, size_t *with_uid_r,
+		    struct error *err);
 void state_msg_release(struct state_msg *m);
 void state_msgs_release(struct state_msgs *list);
 

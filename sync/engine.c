@@ -82,34 +82,26 @@ static bool has_intents(const struct engine *e, const char *remote)
 	return false;
 }
 
-/*
- * With LIST-STATUS the folder list already says whether the server side
- * moved: same UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ and message count as the
- * state.  If the Maildir did not change either, the folder costs nothing:
- * not even a SELECT.
- */
-static int unchanged_everywhere(struct folder_run *f, const struct imap_folder *rf,
-				struct error *err)
+int sync_pair_unchanged(struct engine *e, const struct pair *p, struct error *err)
 {
-	struct engine *e = f->e;
+	const struct imap_folder *rf = p->rf;
+	const struct state_folder *sf = p->sf;
 	const unsigned need = IMAP_STATUS_MESSAGES | IMAP_STATUS_UIDNEXT |
 			      IMAP_STATUS_UIDVALIDITY | IMAP_STATUS_HIGHESTMODSEQ;
-	if (!rf || (rf->counts.have & need) != need || !e->condstore || !f->sf.id ||
-	    !f->sf.highestmodseq || f->sf.uidvalidity != rf->counts.uidvalidity ||
-	    f->sf.uidnext != rf->counts.uidnext || f->sf.highestmodseq != rf->counts.highestmodseq ||
-	    has_intents(e, f->remote))
+	if (!rf || !p->lf || !sf || e->o->dry_run || (rf->counts.have & need) != need ||
+	    !e->condstore || !sf->highestmodseq || sf->uidvalidity != rf->counts.uidvalidity ||
+	    sf->uidnext != rf->counts.uidnext || sf->highestmodseq != rf->counts.highestmodseq ||
+	    has_intents(e, p->name) || (!sf->stamp.new_ns && !sf->stamp.cur_ns))
 		return 0;
-	if (!f->sf.stamp.new_ns && !f->sf.stamp.cur_ns)
-		return 0;
-	int u = maildir_unchanged(f->path, &f->sf.stamp, err);
+	char *path = maildir_folder_path(&e->tree, p->lf->rel);
+	int u = maildir_unchanged(path, &sf->stamp, err);
+	free(path);
 	if (u != 1)
 		return u;
-	int r = sync_state_view(f, err);
+	size_t on_server = 0;
+	int r = state_msg_count(e->st, sf->id, &on_server, err);
 	if (r < 0)
 		return r;
-	size_t on_server = 0;
-	for (size_t i = 0; i < f->msgs.n; i++)
-		on_server += f->msgs.msgs[i].uid != 0;
 	return on_server == rf->counts.messages;
 }
 
@@ -161,17 +153,6 @@ static int sync_folder_prepare(struct engine *e, const char *remote,
 	if (r < 0)
 		goto fail;
 	sync_emit(e, SYNC_EV_FOLDER_START, remote, NULL, NULL);
-	if (present == (ON_SERVER | ON_DISK) && !e->o->dry_run) {
-		r = unchanged_everywhere(f, rf, err);
-		if (r < 0)
-			goto fail;
-		if (r > 0) {
-			e->rep->folders_synced++;
-			sync_emit(e, SYNC_EV_FOLDER_DONE, remote, NULL, &f->counts);
-			sync_folder_free(f);
-			return 0;
-		}
-	}
 
 	f->pending_intents = has_intents(e, remote);
 	if (present & ON_SERVER) {
@@ -222,24 +203,43 @@ fail:
 	return r;
 }
 
+/* Whether carrying out a plan talks to this folder on the server (an
+ * APPEND names its folder; finding its UID without UIDPLUS searches). */
+static bool plan_needs_select(const struct engine *e, const struct plan *p)
+{
+	for (size_t i = 0; i < p->n_actions; i++)
+		switch (p->actions[i].op) {
+		case PLAN_REMOTE_FLAGS:
+		case PLAN_DELETE_REMOTE:
+		case PLAN_DOWNLOAD:
+			return true;
+		case PLAN_UPLOAD:
+			if (!e->uidplus)
+				return true;
+			break;
+		default:
+			break;
+		}
+	return false;
+}
+
 int sync_folder_finish(struct folder_run *f, struct error *err)
 {
 	struct engine *e = f->e;
-	int r = 0;
-	/* The connection may have selected another folder since (moves). */
-	if ((f->present & ON_SERVER) && !e->o->dry_run &&
-	    (!e->selected || strcmp(e->selected, f->wire))) {
+	struct plan_input in = {f->pstate, f->msgs.n, f->premote, f->n_remote,
+				f->plocal, f->n_local};
+	struct plan p = PLAN_INIT;
+	int r = plan_folder(&in, &e->settings, &p, err);
+	/* The connection may have selected another folder since (moves,
+	 * or other folders it prepared): select this one again only if the
+	 * plan needs it. */
+	if (r == 0 && !p.refused && (f->present & ON_SERVER) && !e->o->dry_run &&
+	    (!e->selected || strcmp(e->selected, f->wire)) && plan_needs_select(e, &p)) {
 		struct imap_select_opts so = {.condstore = e->condstore};
 		struct imap_mailbox mb = {0};
 		r = sync_select(e, f->wire, &so, &mb, err);
 		imap_mailbox_free(&mb);
-		if (r < 0)
-			return r;
 	}
-	struct plan_input in = {f->pstate, f->msgs.n, f->premote, f->n_remote,
-				f->plocal, f->n_local};
-	struct plan p = PLAN_INIT;
-	r = plan_folder(&in, &e->settings, &p, err);
 	if (r == 0 && p.refused) {
 		sync_emit(e, SYNC_EV_FOLDER_REFUSED, f->remote, p.refusal, NULL);
 		e->rep->folders_refused++;

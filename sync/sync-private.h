@@ -173,6 +173,14 @@ int sync_rename_one(struct engine *e, struct folder_lists *l, struct error *err)
 
 /* engine.c */
 int sync_connect(struct engine *e, struct error *err);
+/*
+ * 1 when a folder is known to be unchanged on both sides, so it costs
+ * nothing, not even a SELECT: LIST-STATUS shows the state's UIDVALIDITY,
+ * UIDNEXT, HIGHESTMODSEQ and message count, no intent of it is pending,
+ * and its Maildir directories did not change.  0 when it must be looked
+ * at, negative on error.
+ */
+int sync_pair_unchanged(struct engine *e, const struct pair *p, struct error *err);
 /* The folder operations of a pair (create, delete...) and, when its
  * messages are to be synced, the first half of that: *f_r. */
 int sync_pair_prepare(struct engine *e, const struct pair *p,

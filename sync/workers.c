@@ -25,6 +25,7 @@ struct queue {
 	pthread_mutex_t mu;
 	const struct pair *pairs;
 	struct folder_run **runs; /* index-aligned with pairs */
+	const bool *quiet;        /* unchanged on both sides: nothing to do */
 	size_t n, next;
 	bool stop;
 	struct error err;         /* the first account error */
@@ -71,6 +72,8 @@ static void prepare_all(struct engine *e, struct queue *q)
 		pthread_mutex_unlock(&q->mu);
 		if (done)
 			return;
+		if (q->quiet[i])
+			continue;
 		struct error err = ERROR_INIT;
 		int r = sync_pair_prepare(e, &q->pairs[i], &q->runs[i], &err);
 		if (r < 0)
@@ -168,12 +171,31 @@ int sync_pairs(struct engine *e, const struct pair *pairs, size_t n,
 	pthread_mutex_t emit_mu;
 	pthread_mutex_init(&emit_mu, NULL);
 
-	/* One connection per folder at most, the run's own included. */
+	/* Folders unchanged on both sides are done before anything else: a
+	 * no-op run opens no other connection and selects nothing. */
+	size_t busy = 0;
+	bool *quiet = xcalloc(n ? n : 1, sizeof(*quiet));
+	for (size_t i = 0; i < n; i++) {
+		struct error uerr = ERROR_INIT;
+		int u = sync_pair_unchanged(e, &pairs[i], &uerr);
+		error_clear(&uerr); /* a failed check just means: look */
+		quiet[i] = u > 0;
+		if (quiet[i]) {
+			e->rep->folders_synced++;
+			sync_emit(e, SYNC_EV_FOLDER_DONE, pairs[i].name, NULL,
+				  &(struct sync_counts){0});
+		} else {
+			busy++;
+		}
+	}
+	q.quiet = quiet;
+
+	/* One connection per busy folder at most, the run's own included. */
 	size_t extra = e->a->remote.connections > 1 ? e->a->remote.connections - 1 : 0;
-	if (n == 0)
+	if (busy == 0)
 		extra = 0;
-	else if (extra > n - 1)
-		extra = n - 1;
+	else if (extra > busy - 1)
+		extra = busy - 1;
 	struct worker *workers = extra ? xcalloc(extra, sizeof(*workers)) : NULL;
 	if (extra)
 		e->emit_mu = &emit_mu;
@@ -209,6 +231,7 @@ int sync_pairs(struct engine *e, const struct pair *pairs, size_t n,
 	}
 	free(workers);
 	free(q.runs);
+	free(quiet);
 	pthread_mutex_destroy(&q.mu);
 	pthread_mutex_destroy(&emit_mu);
 	return r;
