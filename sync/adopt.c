@@ -167,7 +167,9 @@ static ssize_t unique_server(struct folder_run *f, const size_t *v, size_t n,
 int sync_adopt(struct folder_run *f, struct error *err)
 {
 	struct engine *e = f->e;
-	if (f->sf.id || !f->scanned || !f->scan.n || !f->n_remote)
+	/* A folder the state holds no message of: its first sync, or one a
+	 * crash cut short after the folder was recorded. */
+	if (f->msgs.n || !f->scanned || !f->scan.n || !f->n_remote)
 		return 0;
 	struct mbsync_map map = {0};
 	read_mbsyncstate(f, &map);

@@ -77,6 +77,36 @@ static int finish(struct folder_run *f, int r, const char *step,
 	return r;
 }
 
+/* The server's flags of uid in the view (fallback if it is not there). */
+static unsigned server_flags(const struct folder_run *f, uint32_t uid, unsigned fallback)
+{
+	for (size_t lo = 0, hi = f->n_remote; uid && lo < hi;) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (f->premote[mid].uid == uid)
+			return f->premote[mid].flags;
+		if (f->premote[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return fallback;
+}
+
+/* The action of kind op for a state row, or NULL. */
+static const struct plan_action *action_for(const struct plan *p, enum plan_op op,
+					    size_t state_index)
+{
+	for (size_t i = 0; i < p->n_actions; i++)
+		if (p->actions[i].op == op && p->actions[i].state_index == state_index)
+			return &p->actions[i];
+	return NULL;
+}
+
+static const struct plan_action *remote_action(const struct plan *p, size_t state_index)
+{
+	return action_for(p, PLAN_REMOTE_FLAGS, state_index);
+}
+
 /* ---- 1. local ---------------------------------------------------------- */
 
 static int exec_local(struct folder_run *f, const struct plan *p, struct error *err)
@@ -140,8 +170,15 @@ static int exec_local(struct folder_run *f, const struct plan *p, struct error *
 		if (a->op == PLAN_DELETE_LOCAL) {
 			rc = state_msg_delete(f->e->st, m->id, &serr);
 		} else {
-			m->flags = a->rflags;
-			m->local_flags = a->lflags;
+			/* The server's side as it is now.  When a STORE for
+			 * this message is still to come (flags changed on
+			 * both sides), the local side keeps what the state
+			 * had: if the STORE fails, is refused (MODIFIED) or
+			 * never happens (a crash), the next run still sees the
+			 * local change and sends it. */
+			m->flags = server_flags(f, m->uid, m->flags);
+			if (!remote_action(p, a->state_index))
+				m->local_flags = a->lflags;
 			rc = state_msg_update(f->e->st, m, &serr);
 		}
 	}
@@ -158,33 +195,30 @@ static int exec_local(struct folder_run *f, const struct plan *p, struct error *
 
 /* ---- 2. and 3. the server's flags and expunges -------------------------- */
 
+/* The outcome of the STORE(s) of one message. */
+struct store_one {
+	struct store_ctx *sc;
+	bool refused;      /* NO, BAD or MODIFIED: the state keeps the row */
+};
+
 struct store_ctx {
 	struct folder_run *f;
-	struct imap_uid_set modified; /* UIDs UNCHANGEDSINCE refused */
 	bool failed;
 	char *why;
 };
 
 static void on_store_done(void *ctx, const struct imap_response *resp)
 {
-	struct store_ctx *sc = ctx;
+	struct store_one *one = ctx;
 	if (resp->status != IMAP_STATUS_OK) {
-		sc->failed = true;
-		if (!sc->why)
-			sc->why = xstrdup(resp->text);
-		return;
-	}
-	if (resp->code.type == IMAP_CODE_MODIFIED && resp->code.uids) {
-		struct imap_uid_set s;
-		if (imap_uid_set_parse(resp->code.uids, &s) == 0) {
-			size_t cap = sc->modified.n;
-			for (size_t i = 0; i < s.n; i++) {
-				sc->modified.v = xgrow(sc->modified.v, sizeof(*s.v),
-						       sc->modified.n + 1, &cap);
-				sc->modified.v[sc->modified.n++] = s.v[i];
-			}
-			imap_uid_set_free(&s);
-		}
+		one->refused = true;
+		one->sc->failed = true;
+		if (!one->sc->why)
+			one->sc->why = xstrdup(resp->text);
+	} else if (resp->code.type == IMAP_CODE_MODIFIED) {
+		/* UNCHANGEDSINCE refused it: another client changed the
+		 * message since the view; the next run merges. */
+		one->refused = true;
 	}
 }
 
@@ -211,12 +245,14 @@ static int exec_remote_flags(struct folder_run *f, const struct plan *p,
 {
 	struct engine *e = f->e;
 	struct store_ctx sc = {.f = f};
-	struct imap_cmd_cb cb = {.done = on_store_done, .ctx = &sc};
+	struct store_one *ones = xcalloc(p->n_actions ? p->n_actions : 1, sizeof(*ones));
 	size_t n = 0;
 	for (size_t i = 0; i < p->n_actions; i++) {
 		const struct plan_action *a = &p->actions[i];
 		if (a->op != PLAN_REMOTE_FLAGS)
 			continue;
+		ones[i].sc = &sc;
+		struct imap_cmd_cb cb = {.done = on_store_done, .ctx = &ones[i]};
 		char uid[16];
 		snprintf(uid, sizeof(uid), "%u", a->uid);
 		sync_step(e, "remote-flags");
@@ -241,19 +277,23 @@ static int exec_remote_flags(struct folder_run *f, const struct plan *p,
 		}
 		n++;
 	}
+	int r = 0;
 	if (n == 0)
-		return 0;
-	int r = imap_run(e->imap, err);
+		goto out;
+	r = imap_run(e->imap, err);
 	if (r < 0)
 		goto out;
 	r = begin(f, err);
 	for (size_t i = 0; r == 0 && i < p->n_actions; i++) {
 		const struct plan_action *a = &p->actions[i];
-		if (a->op != PLAN_REMOTE_FLAGS || imap_uid_set_contains(&sc.modified, a->uid))
+		if (a->op != PLAN_REMOTE_FLAGS || ones[i].refused)
 			continue;
+		/* Both sides now hold the result: the rename of step 1, if
+		 * there was one, holds the final local flags. */
+		const struct plan_action *ren = action_for(p, PLAN_LOCAL_FLAGS, a->state_index);
 		struct state_msg *m = row(f, a);
 		m->flags = a->rflags;
-		m->local_flags = a->lflags;
+		m->local_flags = ren ? ren->lflags : a->lflags;
 		r = state_msg_update(e->st, m, err);
 		f->counts.remote_flags++;
 	}
@@ -262,7 +302,7 @@ static int exec_remote_flags(struct folder_run *f, const struct plan *p,
 		r = error_set(err, ERR_FOLDER, "%s: the server refused a flag change: %s",
 			      f->remote, sc.why);
 out:
-	imap_uid_set_free(&sc.modified);
+	free(ones);
 	free(sc.why);
 	return r;
 }

@@ -38,6 +38,7 @@ enum move_kind {
 	MOVE_FILE,     /* the server moved it: the file follows */
 	MOVE_REKEY,    /* both sides already agree: only the state changes */
 	MOVE_SERVER,   /* the file moved: UID MOVE on the server */
+	MOVE_FAILED,   /* the server refused it: the folders' plans decide */
 };
 
 struct move {
@@ -123,8 +124,11 @@ static ssize_t remote_index(const struct folder_run *f, uint32_t uid)
 struct matcher {
 	/* MOVE, or COPY with UID EXPUNGE: without either, a file moved
 	 * locally is uploaded and its old copy left (deletions need UIDPLUS
-	 * too) rather than moved by a bare EXPUNGE. */
+	 * too) rather than moved by a bare EXPUNGE.  And only where changes
+	 * may travel to the server (direction, --pull). */
 	bool server_moves;
+	/* Files follow the server only where changes may travel down. */
+	bool file_moves;
 	struct fresh *nl, *nr;  /* new files, new server messages */
 	struct fresh *ne;       /* new server messages by EMAILID */
 	size_t n_nl, n_nr, n_ne;
@@ -215,17 +219,27 @@ static void match(struct matcher *m, struct folder_run **runs, size_t n)
 			}
 			if (L && L->run == a)
 				L = NULL;
-			if (rg && S && !lg) {
+			if (rg && S && !lg && !s->local) {
+				/* No file (kept gone by a setting): the state
+				 * row follows the server, nothing else. */
+				use_remote(m, S);
+				add_move(m, (struct move){MOVE_REKEY, a, i, S->run,
+							  S->run->premote[S->idx].uid, S->run});
+			} else if (rg && S && !lg && m->file_moves) {
 				use_remote(m, S);
 				add_move(m, (struct move){MOVE_FILE, a, i, S->run,
 							  S->run->premote[S->idx].uid, a});
-			} else if (rg && S && lg && L) {
+			} else if (rg && S && lg && L && (L->run == S->run || m->file_moves)) {
 				use_remote(m, S);
 				L->used = true;
 				add_move(m, (struct move){L->run == S->run ? MOVE_REKEY : MOVE_FILE,
 							  a, i, S->run, S->run->premote[S->idx].uid,
 							  L->run});
-			} else if (!rg && lg && L && m->server_moves) {
+			} else if (!rg && lg && L && m->server_moves && s->uid && s->message_id) {
+				/* A UID MOVE whose answer is lost to a crash is
+				 * found again by its Message-ID, so only messages
+				 * that have one are moved; others are uploaded
+				 * in their new folder and deleted in the old. */
 				L->used = true;
 				add_move(m, (struct move){MOVE_SERVER, a, i, L->run, 0, L->run});
 			}
@@ -387,15 +401,24 @@ static int carry_out(struct engine *e, struct move *moves, size_t n, struct erro
 		r = sync_folder_record(moves[i].to, err);
 		if (r == 0)
 			r = server_moves(e, &moves[i], j - i, err);
-		if (r == 0)
+		if (r == 0) {
 			e->rep->counts.moved_remote += j - i;
+		} else if (err->reach != ERR_ACCOUNT) {
+			/* A refused move spoils that folder's moves only: the
+			 * ordinary rules then upload and delete instead. */
+			sync_emit(e, SYNC_EV_FOLDER_FAILED, moves[i].from->remote, err->msg, NULL);
+			error_clear(err);
+			for (size_t k = i; k < j; k++)
+				moves[k].kind = MOVE_FAILED;
+			r = 0;
+		}
 		i = j;
 	}
 	/* Files follow the server; the state follows both. */
 	bool any_file = false;
 	for (size_t i = 0; i < n && r == 0; i++) {
 		struct move *m = &moves[i];
-		if (m->kind == MOVE_SERVER)
+		if (m->kind == MOVE_SERVER || m->kind == MOVE_FAILED)
 			continue;
 		r = sync_folder_record(m->to, err);
 		if (r == 0 && m->kind == MOVE_FILE) {
@@ -418,7 +441,7 @@ static int carry_out(struct engine *e, struct move *moves, size_t n, struct erro
 		r = state_begin(e->st, err);
 		for (size_t i = 0; i < n && r == 0; i++) {
 			struct move *m = &moves[i];
-			if (m->kind == MOVE_SERVER)
+			if (m->kind == MOVE_SERVER || m->kind == MOVE_FAILED)
 				continue;
 			struct state_msg s = m->from->msgs.msgs[m->row];
 			s.folder_id = m->to->sf.id;
@@ -442,9 +465,11 @@ static void update_views(struct move *moves, size_t n, struct folder_run **runs,
 {
 	for (size_t i = 0; i < n; i++) {
 		struct move *m = &moves[i];
+		if (m->kind == MOVE_FAILED)
+			continue;
 		struct state_msg s = m->from->msgs.msgs[m->row];
 		/* The file, wherever it was, is now in m->to. */
-		const struct plan_local_msg *l = local_of(m->file_in, s.local);
+		const struct plan_local_msg *l = s.local ? local_of(m->file_in, s.local) : NULL;
 		struct plan_local_msg moved = l ? *l : (struct plan_local_msg){0};
 		if (l && m->file_in != m->to) {
 			sync_view_drop_local(m->file_in, s.local);
@@ -475,7 +500,7 @@ static void update_views(struct move *moves, size_t n, struct folder_run **runs,
 		bool *drop = xcalloc(f->msgs.n ? f->msgs.n : 1, sizeof(*drop));
 		bool any = false;
 		for (size_t i = 0; i < n; i++)
-			if (moves[i].from == f) {
+			if (moves[i].from == f && moves[i].kind != MOVE_FAILED) {
 				drop[moves[i].row] = true;
 				any = true;
 			}
@@ -494,10 +519,10 @@ static void plan_lines(struct engine *e, const struct move *moves, size_t n)
 			? xasprintf("move UID %u to %s on the server (moved locally)",
 				    s->uid, m->to->remote)
 			: m->kind == MOVE_FILE
-			? xasprintf("move local %s to %s (moved on the server)", s->local,
-				    m->to->remote)
-			: xasprintf("record %s as moved to %s (moved on both sides)",
-				    s->local, m->to->remote);
+			? xasprintf("move local %s to %s (moved on the server)",
+				    s->local ? s->local : "?", m->to->remote)
+			: xasprintf("record UID %u as moved to %s (moved on both sides)",
+				    s->uid, m->to->remote);
 		sync_emit(e, SYNC_EV_PLAN, m->from->remote, text, NULL);
 		free(text);
 	}
@@ -507,7 +532,9 @@ int sync_moves(struct engine *e, struct folder_run **runs, size_t n,
 	       struct error *err)
 {
 	struct matcher m = {0};
-	m.server_moves = imap_has_cap(e->imap, "MOVE") || e->uidplus;
+	m.server_moves = (imap_has_cap(e->imap, "MOVE") || e->uidplus) &&
+			 e->settings.direction != CONFIG_FLOW_PULL;
+	m.file_moves = e->settings.direction != CONFIG_FLOW_PUSH;
 	collect(&m, runs, n);
 	match(&m, runs, n);
 	int r = 0;

@@ -81,6 +81,8 @@ struct folder_run {
 	bool scanned;               /* false: the state stood in for a scan */
 	struct plan_local_msg *plocal;
 	size_t n_local;
+	char **owned;               /* names copied in by moves, freed last */
+	size_t n_owned;
 };
 
 /* msgid.c: the Message-ID header's value (a new string), or NULL. */
@@ -116,8 +118,8 @@ const struct remote_extra *sync_remote_extra(const struct folder_run *f,
 					     uint32_t uid);
 
 /* views.c: what a move changes in the views of the folders involved
- * (strings are copied, except plan_local_msg.name, which must outlive
- * the run: it points into a scan). */
+ * (every string is copied: what a move takes from one folder's view may
+ * be freed with that folder's dropped state rows). */
 void sync_view_drop_remote(struct folder_run *f, uint32_t uid);
 void sync_view_add_remote(struct folder_run *f, const struct plan_remote_msg *m,
 			  const struct remote_extra *x);

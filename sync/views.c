@@ -394,8 +394,11 @@ void sync_view_drop_local(struct folder_run *f, const char *name)
 
 void sync_view_add_local(struct folder_run *f, const struct plan_local_msg *l)
 {
+	f->owned = xrealloc(f->owned, (f->n_owned + 1) * sizeof(*f->owned));
+	char *name = f->owned[f->n_owned++] = xstrdup(l->name);
 	f->plocal = xrealloc(f->plocal, (f->n_local + 1) * sizeof(*f->plocal));
-	f->plocal[f->n_local++] = *l;
+	f->plocal[f->n_local] = *l;
+	f->plocal[f->n_local++].name = name;
 }
 
 void sync_view_drop_states(struct folder_run *f, const bool *drop)
@@ -499,6 +502,11 @@ void sync_views_release(struct folder_run *f)
 	free(f->premote);
 	maildir_scan_release(&f->scan);
 	free(f->plocal);
+	for (size_t i = 0; i < f->n_owned; i++)
+		free(f->owned[i]);
+	free(f->owned);
+	f->owned = NULL;
+	f->n_owned = 0;
 	for (size_t v = 0; v < f->n_vanished; v++)
 		imap_uid_set_free(&f->vanished[v]);
 	free(f->vanished);

@@ -116,12 +116,25 @@ static void prepare_moves(struct world *w)
 	free(fb);
 }
 
+/* Flags changed on both sides of the same messages. */
+static void prepare_flags(struct world *w)
+{
+	server_add(w, "a", NULL);
+	server_add(w, "b", NULL);
+	world_sync_ok(w);
+	server_flags(w, "a", "\\Flagged");
+	local_flags(w, "a", "S");
+	server_flags(w, "b", "\\Seen");
+	local_flags(w, "b", "R");
+}
+
 static const char *const two_folders[] = {"-a", "-b", NULL};
 
 static const struct scenario scenarios[] = {
 	{"mixed", prepare_mixed, "a:FS b:R e: f:S g:S h:", NULL},
 	{"first", prepare_first, "l0:S l1:FS l2: s0: s1:S s2: s3:S s4:", NULL},
 	{"moves", prepare_moves, "-a: e:S f:F | -b: a: b: c: d:", two_folders},
+	{"flags", prepare_flags, "a:FS b:RS", NULL},
 };
 
 /* Both sides of every folder of the scenario, as want spells them; NULL
@@ -261,12 +274,21 @@ static void killed_at_every_step_moves(void **state)
 	run_scenario(h, &scenarios[2]);
 }
 
+static void killed_at_every_step_flags(void **state)
+{
+	struct harness *h = *state;
+	if (!h->pid)
+		skip();
+	run_scenario(h, &scenarios[3]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(killed_at_every_step_mixed),
 		cmocka_unit_test(killed_at_every_step_first_sync),
 		cmocka_unit_test(killed_at_every_step_moves),
+		cmocka_unit_test(killed_at_every_step_flags),
 	};
 	int failed = cmocka_run_group_tests(tests, setup, teardown);
 	/* Without MOVE a server move is COPY, \Deleted, UID EXPUNGE: the
