@@ -126,6 +126,12 @@ struct adopted {
 	char *msgid;
 };
 
+static int cmp_id_of(const void *a, const void *b, void *ctx)
+{
+	char **ids = ctx;
+	return strcmp(ids[*(const size_t *)a], ids[*(const size_t *)b]);
+}
+
 static int cmp_msgid_idx(const void *a, const void *b, void *ctx)
 {
 	const struct folder_run *f = ctx;
@@ -200,13 +206,22 @@ int sync_adopt(struct folder_run *f, struct error *err)
 	for (size_t i = 0; i < f->scan.n; i++)
 		if (!done[i])
 			ids[i] = file_facts(f, &f->scan.entries[i], &crlf[i], &size[i]);
+	/* A Message-ID two files share identifies neither. */
+	bool *twin = xcalloc(f->scan.n, sizeof(*twin));
+	size_t *order = xcalloc(f->scan.n, sizeof(*order));
+	size_t n_order = 0;
+	for (size_t i = 0; i < f->scan.n; i++)
+		if (ids[i])
+			order[n_order++] = i;
+	qsort_r(order, n_order, sizeof(*order), cmp_id_of, ids);
+	for (size_t k = 1; k < n_order; k++)
+		if (!strcmp(ids[order[k]], ids[order[k - 1]]))
+			twin[order[k]] = twin[order[k - 1]] = true;
+	free(order);
 	for (size_t i = 0; i < f->scan.n; i++) {
 		if (done[i] || !ids[i])
 			continue;
-		bool twin = false;
-		for (size_t k = 0; k < f->scan.n && !twin; k++)
-			twin = k != i && ids[k] && !strcmp(ids[k], ids[i]);
-		ssize_t j = twin ? -1 : unique_server(f, idx, n_idx, ids[i]);
+		ssize_t j = twin[i] ? -1 : unique_server(f, idx, n_idx, ids[i]);
 		if (j < 0 || taken[j])
 			continue;
 		uint64_t rs = f->premote[j].size;
@@ -262,6 +277,7 @@ int sync_adopt(struct folder_run *f, struct error *err)
 	for (size_t i = 0; i < n_ad; i++)
 		free(ad[i].msgid);
 	free(ids);
+	free(twin);
 	free(crlf);
 	free(size);
 	free(idx);

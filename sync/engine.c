@@ -431,6 +431,24 @@ static int remote_clean(struct engine *e, const struct pair *p,
 	return r;
 }
 
+/* 1 if a STATUS now still shows the folder as the state has it, 0 if not. */
+static int still_unchanged(struct engine *e, const struct pair *p, const char *wire,
+			   const struct state_msgs *m, struct error *err)
+{
+	size_t on_server = 0;
+	for (size_t i = 0; i < m->n; i++)
+		on_server += m->msgs[i].uid != 0;
+	struct imap_counts c = {0};
+	int r = imap_status(e->imap, wire, &c, err);
+	if (r < 0)
+		return r;
+	bool same = (c.have & IMAP_STATUS_UIDNEXT) && (c.have & IMAP_STATUS_MESSAGES) &&
+		    c.uidnext == p->sf->uidnext && c.messages == on_server &&
+		    (!(c.have & IMAP_STATUS_HIGHESTMODSEQ) ||
+		     c.highestmodseq == p->sf->highestmodseq);
+	return same ? 1 : 0;
+}
+
 /* The local folder holds nothing the state does not: every file known,
  * with the flags the state has for it. */
 static int local_clean(struct engine *e, const char *path, const struct state_msgs *m,
@@ -549,6 +567,16 @@ int sync_pair_prepare(struct engine *e, const struct pair *p,
 				  p->name);
 			goto out;
 		}
+		/* Mail may have arrived since the LIST: look once more,
+		 * right before the DELETE that would take it along. */
+		r = still_unchanged(e, p, wire, &msgs, err);
+		if (r == 0) {
+			r = error_set(err, ERR_FOLDER, "not deleting the server folder %s "
+				      "(removed locally): it changed during the run", p->name);
+			goto out;
+		}
+		if (r < 0)
+			goto out;
 		sync_step(e, "delete-remote-folder");
 		r = imap_delete(e->imap, wire, err);
 		if (r == 0)

@@ -87,22 +87,83 @@ static bool both_sides(const struct folder_run *f)
 	return f && (f->present & (ON_SERVER | ON_DISK)) == (ON_SERVER | ON_DISK);
 }
 
-static bool state_has_uid(const struct folder_run *f, uint32_t uid)
+/*
+ * Lookups for the matching, built once per folder so that matching stays
+ * O(n log n) on large folders: the state's UIDs and names, the files by
+ * name.  The server view is sorted by UID already.
+ */
+struct run_index {
+	uint32_t *uids;
+	size_t n_uids;
+	const char **names;
+	size_t n_names;
+	const struct plan_local_msg **files;
+};
+
+static int cmp_u32(const void *a, const void *b)
 {
-	for (size_t i = 0; i < f->msgs.n; i++)
-		if (f->msgs.msgs[i].uid == uid)
-			return true;
-	return false;
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
 }
 
-static bool state_has_local(const struct folder_run *f, const char *name)
+static int cmp_name(const void *a, const void *b)
 {
-	for (size_t i = 0; i < f->msgs.n; i++)
-		if (f->msgs.msgs[i].local && !strcmp(f->msgs.msgs[i].local, name))
-			return true;
-	return false;
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+static int cmp_file(const void *a, const void *b)
+{
+	return strcmp((*(const struct plan_local_msg *const *)a)->name,
+		      (*(const struct plan_local_msg *const *)b)->name);
+}
+
+static void index_run(const struct folder_run *f, struct run_index *ix)
+{
+	size_t n = f->msgs.n ? f->msgs.n : 1;
+	ix->uids = xcalloc(n, sizeof(*ix->uids));
+	ix->names = xcalloc(n, sizeof(*ix->names));
+	ix->n_uids = ix->n_names = 0;
+	for (size_t i = 0; i < f->msgs.n; i++) {
+		if (f->msgs.msgs[i].uid)
+			ix->uids[ix->n_uids++] = f->msgs.msgs[i].uid;
+		if (f->msgs.msgs[i].local)
+			ix->names[ix->n_names++] = f->msgs.msgs[i].local;
+	}
+	qsort(ix->uids, ix->n_uids, sizeof(*ix->uids), cmp_u32);
+	qsort(ix->names, ix->n_names, sizeof(*ix->names), cmp_name);
+	ix->files = xcalloc(f->n_local ? f->n_local : 1, sizeof(*ix->files));
+	for (size_t i = 0; i < f->n_local; i++)
+		ix->files[i] = &f->plocal[i];
+	qsort(ix->files, f->n_local, sizeof(*ix->files), cmp_file);
+}
+
+static void index_free(struct run_index *ix)
+{
+	free(ix->uids);
+	free(ix->names);
+	free(ix->files);
+}
+
+static bool state_has_uid(const struct run_index *ix, uint32_t uid)
+{
+	return ix->n_uids && bsearch(&uid, ix->uids, ix->n_uids, sizeof(*ix->uids), cmp_u32);
+}
+
+static bool state_has_local(const struct run_index *ix, const char *name)
+{
+	return ix->n_names && bsearch(&name, ix->names, ix->n_names, sizeof(*ix->names),
+				      cmp_name);
+}
+
+static bool has_file(const struct folder_run *f, const struct run_index *ix,
+		     const char *name)
+{
+	struct plan_local_msg key = {.name = name};
+	const struct plan_local_msg *k = &key;
+	return f->n_local && bsearch(&k, ix->files, f->n_local, sizeof(*ix->files), cmp_file);
+}
+
+/* After moves changed the views: a plain search. */
 static const struct plan_local_msg *local_of(const struct folder_run *f, const char *name)
 {
 	for (size_t i = 0; i < f->n_local; i++)
@@ -111,17 +172,26 @@ static const struct plan_local_msg *local_of(const struct folder_run *f, const c
 	return NULL;
 }
 
+/* The server view is sorted by UID. */
 static ssize_t remote_index(const struct folder_run *f, uint32_t uid)
 {
-	for (size_t i = 0; i < f->n_remote; i++)
-		if (f->premote[i].uid == uid)
-			return (ssize_t)i;
+	size_t lo = 0, hi = f->n_remote;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (f->premote[mid].uid == uid)
+			return (ssize_t)mid;
+		if (f->premote[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
 	return -1;
 }
 
 /* ---- matching ---------------------------------------------------------- */
 
 struct matcher {
+	struct run_index *ix;   /* one per run, index-aligned */
 	/* MOVE, or COPY with UID EXPUNGE: without either, a file moved
 	 * locally is uploaded and its old copy left (deletions need UIDPLUS
 	 * too) rather than moved by a bare EXPUNGE.  And only where changes
@@ -139,17 +209,19 @@ struct matcher {
 static void collect(struct matcher *m, struct folder_run **runs, size_t n)
 {
 	size_t cap_l = 0, cap_r = 0, cap_e = 0;
+	m->ix = xcalloc(n ? n : 1, sizeof(*m->ix));
 	for (size_t k = 0; k < n; k++) {
 		struct folder_run *f = runs[k];
 		if (!both_sides(f))
 			continue;
+		index_run(f, &m->ix[k]);
 		for (size_t i = 0; f->scanned && i < f->n_local; i++)
-			if (!state_has_local(f, f->plocal[i].name)) {
+			if (!state_has_local(&m->ix[k], f->plocal[i].name)) {
 				m->nl = xgrow(m->nl, sizeof(*m->nl), m->n_nl + 1, &cap_l);
 				m->nl[m->n_nl++] = (struct fresh){f->plocal[i].name, f, i, false, false};
 			}
 		for (size_t i = 0; i < f->n_remote; i++) {
-			if (state_has_uid(f, f->premote[i].uid))
+			if (state_has_uid(&m->ix[k], f->premote[i].uid))
 				continue;
 			if (f->rx[i].msgid) {
 				m->nr = xgrow(m->nr, sizeof(*m->nr), m->n_nr + 1, &cap_r);
@@ -202,7 +274,7 @@ static void match(struct matcher *m, struct folder_run **runs, size_t n)
 		for (size_t i = 0; i < a->msgs.n; i++) {
 			const struct state_msg *s = &a->msgs.msgs[i];
 			bool rg = s->uid && remote_index(a, s->uid) < 0;
-			bool lg = a->scanned && s->local && !local_of(a, s->local);
+			bool lg = a->scanned && s->local && !has_file(a, &m->ix[k], s->local);
 			if (!rg && !lg)
 				continue;
 			struct fresh *L = lg ? fresh_find(m->nl, m->n_nl, s->local) : NULL;
@@ -550,6 +622,9 @@ int sync_moves(struct engine *e, struct folder_run **runs, size_t n,
 		if (r == 0)
 			update_views(m.moves, m.n_moves, runs, n);
 	}
+	for (size_t k = 0; m.ix && k < n; k++)
+		index_free(&m.ix[k]);
+	free(m.ix);
 	free(m.nl);
 	free(m.nr);
 	free(m.ne);

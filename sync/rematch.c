@@ -129,8 +129,16 @@ int sync_rematch(struct folder_run *f, struct error *err)
 	}
 	for (size_t i = 0; r == 0 && i < msgs.n; i++) {
 		struct state_msg *s = &msgs.msgs[i];
-		if (!s->id)
+		if (!s->id) {
+			/* A server-only row (its file kept removed by a
+			 * setting) comes back with its new UID, so that the
+			 * message is not downloaded again. */
+			if (new_uid[i]) {
+				s->uid = new_uid[i];
+				r = state_msg_insert(e->st, s, &s->id, err);
+			}
 			continue;
+		}
 		if (new_uid[i]) {
 			s->uid = new_uid[i];
 			r = state_msg_update(e->st, s, err);

@@ -474,6 +474,26 @@ static void recreated_folder_costs_only_the_difference(void **state)
 	world_free(w);
 }
 
+/* A message removed locally and kept removed (delete: pull) is not
+ * downloaded again because the server's UIDVALIDITY changed. */
+static void uidvalidity_change_keeps_divergence(void **state)
+{
+	struct world *w = new_world(state, "    sync: {delete: pull}\n");
+	server_add(w, "a", NULL);
+	server_add(w, "b", NULL);
+	world_sync_ok(w);
+	local_remove(w, "a");
+	world_sync_ok(w);
+	struct error err = ERROR_INIT;
+	assert_int_equal(harness_set_uidvalidity(w->h, NULL, w->folder, 777, &err), 0);
+	world_sync_ok(w);
+	assert_int_equal(w->rep.counts.downloaded, 0);
+	assert_server(w, "a: b:");
+	assert_local(w, "b:");
+	world_assert_quiet(w);
+	world_free(w);
+}
+
 #define TESTS                                                                 \
 	cmocka_unit_test(new_server_messages_come_down),                      \
 	cmocka_unit_test(new_local_files_go_up),                              \
@@ -494,7 +514,8 @@ static void recreated_folder_costs_only_the_difference(void **state)
 	cmocka_unit_test(removed_folder_with_unsynced_mail_is_kept),          \
 	cmocka_unit_test(concurrent_server_change_is_merged),                 \
 	cmocka_unit_test(uidvalidity_change_costs_nothing),                   \
-	cmocka_unit_test(recreated_folder_costs_only_the_difference)
+	cmocka_unit_test(recreated_folder_costs_only_the_difference),         \
+	cmocka_unit_test(uidvalidity_change_keeps_divergence)
 
 int main(void)
 {
