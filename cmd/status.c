@@ -41,6 +41,8 @@ struct folder_report {
 	bool missing;         /* the local folder is gone */
 	bool unknown;         /* the local side could not be read */
 	char *intents;        /* "2 download, 1 append", or NULL; owned */
+	char *refused;        /* why a guard refused the last run; owned */
+	uint32_t skipped;     /* messages max_size/max_age left out */
 	size_t n_intents;
 	char **details;       /* -v: one line per changed file; owned */
 	size_t n_details, cap_details;
@@ -257,6 +259,8 @@ static int read_state_folders(struct account_report *ar, struct state *st,
 		struct folder_report *fr = report_add(ar, sfs[i].remote, sfs[i].local);
 		fr->in_state = true;
 		fr->last_sync = sfs[i].last_sync;
+		fr->refused = sfs[i].refused ? xstrdup(sfs[i].refused) : NULL;
+		fr->skipped = sfs[i].skipped;
 		fr->intents = intent_summary(ar, sfs[i].remote, &fr->n_intents);
 		struct state_msgs msgs = {0};
 		r = state_msg_load(st, sfs[i].id, &msgs, err);
@@ -357,6 +361,7 @@ static void account_report_release(struct account_report *ar)
 		free(fr->name);
 		free(fr->rel);
 		free(fr->intents);
+		free(fr->refused);
 		for (size_t k = 0; k < fr->n_details; k++)
 			free(fr->details[k]);
 		free(fr->details);
@@ -409,6 +414,11 @@ static void print_folder(FILE *out, const struct folder_report *fr, int64_t now)
 	if (fr->n_intents)
 		fprintf(out, "; %zu %s of an interrupted run pending (%s)", fr->n_intents,
 			plural(fr->n_intents, "intent", "intents"), fr->intents);
+	if (fr->skipped)
+		fprintf(out, "; %u %s not transferred (max_size or max_age)", fr->skipped,
+			fr->skipped == 1 ? "message" : "messages");
+	if (fr->refused)
+		fprintf(out, "; REFUSED by a guard: %s", fr->refused);
 	fputc('\n', out);
 	free(when);
 	free(changes);

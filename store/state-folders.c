@@ -7,7 +7,7 @@
 
 #define FOLDER_COLS                                                            \
 	"id, remote, local, uidvalidity, uidnext, highestmodseq, new_mtime_ns, " \
-	"cur_mtime_ns, last_sync"
+	"cur_mtime_ns, last_sync, refused, skipped"
 
 static void folder_from_row(sqlite3_stmt *s, struct state_folder *f)
 {
@@ -20,6 +20,8 @@ static void folder_from_row(sqlite3_stmt *s, struct state_folder *f)
 	f->stamp.new_ns = sqlite3_column_int64(s, 6);
 	f->stamp.cur_ns = sqlite3_column_int64(s, 7);
 	f->last_sync = sqlite3_column_int64(s, 8);
+	f->refused = state_column_text(s, 9);
+	f->skipped = (uint32_t)sqlite3_column_int64(s, 10);
 }
 
 int state_folder_add(struct state *st, const char *remote, const char *local,
@@ -67,8 +69,8 @@ int state_folder_update(struct state *st, const struct state_folder *f,
 	sqlite3_stmt *s = state_stmt(st, STMT_FOLDER_UPDATE,
 				     "UPDATE folders SET remote = ?2, local = ?3,"
 				     " uidvalidity = ?4, uidnext = ?5, highestmodseq = ?6,"
-				     " new_mtime_ns = ?7, cur_mtime_ns = ?8, last_sync = ?9"
-				     " WHERE id = ?1",
+				     " new_mtime_ns = ?7, cur_mtime_ns = ?8, last_sync = ?9,"
+				     " refused = ?10, skipped = ?11 WHERE id = ?1",
 				     err);
 	if (!s)
 		return -ERR_ACCOUNT;
@@ -81,6 +83,8 @@ int state_folder_update(struct state *st, const struct state_folder *f,
 	sqlite3_bind_int64(s, 7, f->stamp.new_ns);
 	sqlite3_bind_int64(s, 8, f->stamp.cur_ns);
 	sqlite3_bind_int64(s, 9, f->last_sync);
+	state_bind_text(s, 10, f->refused);
+	sqlite3_bind_int64(s, 11, f->skipped);
 	int r = state_exec(st, s, "update folder", ERR_FOLDER, err);
 	if (r < 0)
 		return error_prefix(err, "folder %s", f->remote);
@@ -130,6 +134,7 @@ void state_folder_release(struct state_folder *f)
 {
 	free(f->remote);
 	free(f->local);
+	free(f->refused);
 	memset(f, 0, sizeof(*f));
 }
 

@@ -71,6 +71,10 @@ const struct state_migration state_migrations[] = {
 	{2,
 	 "ALTER TABLE messages ADD COLUMN local_flags INTEGER NOT NULL DEFAULT 0;"
 	 "UPDATE messages SET local_flags = flags;"},
+	/* What the last run could not do, for tidemail status. */
+	{3,
+	 "ALTER TABLE folders ADD COLUMN refused TEXT;"
+	 "ALTER TABLE folders ADD COLUMN skipped INTEGER NOT NULL DEFAULT 0;"},
 };
 
 const size_t state_migrations_count = UTIL_ARRAY_LEN(state_migrations);

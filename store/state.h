@@ -28,7 +28,7 @@
 #include "util.h"
 
 /* The schema version this code writes (PRAGMA user_version). */
-#define STATE_SCHEMA_VERSION 2
+#define STATE_SCHEMA_VERSION 3
 /* PRAGMA application_id of a tidemail state file: "TiMl". */
 #define STATE_APPLICATION_ID 0x54694d6c
 
@@ -60,6 +60,8 @@ struct state_folder {
 	uint64_t highestmodseq; /* 0 without CONDSTORE */
 	struct maildir_stamp stamp; /* of the last local scan; zero: rescan */
 	int64_t last_sync;      /* seconds since the epoch; 0 never */
+	char *refused;          /* why a guard refused the last run, or NULL */
+	uint32_t skipped;       /* messages max_size/max_age left out */
 };
 
 /* Adds a folder; *id_r is its id.  A remote or local name already known

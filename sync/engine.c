@@ -102,7 +102,8 @@ int sync_pair_unchanged(struct engine *e, const struct pair *p, struct error *er
 	int r = state_msg_count(e->st, sf->id, &on_server, err);
 	if (r < 0)
 		return r;
-	return on_server == rf->counts.messages;
+	/* Messages max_size or max_age leave out are on the server only. */
+	return on_server + sf->skipped == rf->counts.messages;
 }
 
 int sync_select(struct engine *e, const char *wire, struct imap_select_opts *so,
@@ -243,6 +244,12 @@ int sync_folder_finish(struct folder_run *f, struct error *err)
 	if (r == 0 && p.refused) {
 		sync_emit(e, SYNC_EV_FOLDER_REFUSED, f->remote, p.refusal, NULL);
 		e->rep->folders_refused++;
+		/* Remembered for tidemail status until a run goes through. */
+		if (f->sf.id && !e->o->dry_run) {
+			free(f->sf.refused);
+			f->sf.refused = xstrdup(p.refusal);
+			r = state_folder_update(e->st, &f->sf, err);
+		}
 	} else if (r == 0 && e->o->dry_run) {
 		for (size_t i = 0; i < p.n_actions; i++) {
 			char *text = sync_action_text(f, &p.actions[i]);
@@ -264,6 +271,12 @@ int sync_folder_finish(struct folder_run *f, struct error *err)
 			if (f->scanned)
 				f->sf.stamp = f->scan.stamp;
 			f->sf.last_sync = e->now;
+			free(f->sf.refused);
+			f->sf.refused = NULL;
+			/* An incremental view shows only what changed: messages
+			 * skipped earlier are not in it, so they still count. */
+			f->sf.skipped = (uint32_t)f->counts.skipped +
+					(f->full_view || !(f->present & ON_SERVER) ? 0 : f->sf.skipped);
 			r = state_folder_update(e->st, &f->sf, err);
 		}
 		e->rep->folders_synced += r == 0;
@@ -557,8 +570,13 @@ int sync_pair_prepare(struct engine *e, const struct pair *p,
 				       p->rf ? "locally" : "on the server",
 				       e->settings.max_delete);
 		sync_emit(e, SYNC_EV_FOLDER_REFUSED, p->name, text, NULL);
-		free(text);
 		e->rep->folders_refused++;
+		if (!e->o->dry_run) {
+			struct state_folder sf = *p->sf;
+			sf.refused = text;
+			r = state_folder_update(e->st, &sf, err);
+		}
+		free(text);
 		goto out;
 	}
 	case PLAN_FOLDER_DELETE_REMOTE:

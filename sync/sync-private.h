@@ -74,6 +74,7 @@ struct folder_run {
 	struct imap_uid_set *vanished; /* VANISHED sets not yet applied */
 	size_t n_vanished;
 	bool qresync_select;        /* the SELECT brought the changes */
+	bool full_view;             /* every server message was fetched */
 	bool pending_intents;       /* an interrupted run left work here */
 
 	/* The Maildir view; entries come from scan (or the state). */

@@ -331,6 +331,7 @@ static int server_view(struct folder_run *f, struct error *err)
 		return r;
 	}
 	/* A full view: anything a QRESYNC SELECT gathered is dropped. */
+	f->full_view = true;
 	for (size_t i = 0; i < f->n_remote; i++)
 		extra_free(&f->rx[i]);
 	f->n_remote = f->n_base = 0;

@@ -22,12 +22,16 @@ accounts:
   t:
     remote: {host: $TM_IMAP_HOST, port: $1, ca_file: $TM_CA_FILE, user: $TM_USER, password: "$TM_PASSWORD"}
     local: {path: $tmp/Mail}
+    sync: {max_size: 100K}
 YAML
 	chmod 600 "$tmp/c.yaml"
 }
 run() { "$TIDEMAIL" -c "$tmp/c.yaml" "$@" >"$tmp/out" 2>"$tmp/err"; echo $?; }
 
 doveadm_ mailbox create -u "$TM_USER" Box
+doveadm_ mailbox create -u "$TM_USER" Big
+{ printf 'Message-ID: <big@t>\r\nSubject: big\r\n\r\n'; head -c 150000 /dev/zero | tr '\0' x; printf '\r\n'; } |
+	doveadm_ save -u "$TM_USER" -m Big
 for i in $(seq 1 12); do
 	printf 'Message-ID: <m%d@t>\r\nSubject: m%d\r\n\r\nx\r\n' "$i" "$i" | doveadm_ save -u "$TM_USER" -m Box
 done
@@ -70,7 +74,13 @@ rm "$tmp"/Mail/Box/*/*
 [ "$(run sync)" = 1 ] || fail "exit"
 grep -qx 'tidemail: account t, folder Box: refusing to delete 13 of 13 server messages (more than max_delete 50%); run with --force to allow it' "$tmp/err" || fail "$(cat "$tmp/err")"
 [ "$(doveadm_ -f flow mailbox status -u "$TM_USER" messages Box)" = "Box messages=13" ] || fail "server changed"
+grep -q 'Box: .*REFUSED by a guard: refusing to delete 13 of 13 server messages' <("$TIDEMAIL" -c "$tmp/c.yaml" status) ||
+	fail "status does not show the refusal"
 [ "$(run sync --force)" = 0 ] || fail "--force exit $(cat "$tmp/err")"
+"$TIDEMAIL" -c "$tmp/c.yaml" status >"$tmp/status"
+grep -q 'REFUSED' "$tmp/status" && fail "the refusal outlived a forced run"
+grep -q '^  Big: 0 on the server, 0 local;.*; 1 message not transferred (max_size or max_age)$' "$tmp/status" ||
+	fail "status does not show the skipped message: $(cat "$tmp/status")"
 [ "$(doveadm_ -f flow mailbox status -u "$TM_USER" messages Box)" = "Box messages=0" ] || fail "--force did not delete"
 
 case="a held lock: exit 75 at once"

@@ -100,28 +100,28 @@ static void v1_messages_get_local_flags(void **state)
 	assert_int_equal(m.local_flags, 18);
 	state_msg_release(&m);
 	state_close(st);
-	assert_int_equal(st_query_int(f->path, "PRAGMA user_version"), 2);
+	assert_int_equal(st_query_int(f->path, "PRAGMA user_version"), STATE_SCHEMA_VERSION);
 }
 
 static void v1_file_upgrades_keeping_its_rows(void **state)
 {
 	struct fixture *f = *state;
 	make_v1(f->path);
-	const struct state_migration steps[] = {state_migrations[0],
-						state_migrations[1], good_next};
+	const struct state_migration steps[] = {state_migrations[0], state_migrations[1],
+						state_migrations[2], good_next};
 	struct error err = ERROR_INIT;
-	assert_int_equal(migrate(f->path, steps, 3, &err), 0);
+	assert_int_equal(migrate(f->path, steps, 4, &err), 0);
 	assert_int_equal(st_query_int(f->path, "PRAGMA user_version"), NEXT);
 	assert_int_equal(st_query_int(f->path, "SELECT uidvalidity FROM folders"
 					    " WHERE note = 'migrated' AND remote = 'INBOX'"), 7);
 	/* Running it again finds nothing to do. */
-	assert_int_equal(migrate(f->path, steps, 3, &err), 0);
+	assert_int_equal(migrate(f->path, steps, 4, &err), 0);
 	assert_int_equal(st_query_int(f->path, "SELECT count(*) FROM folders"), 1);
 
 	/* This tidemail does not know the next version: the file is refused. */
 	struct state *st;
 	assert_int_equal(state_open(f->path, &st, &err), -ERR_ACCOUNT);
-	assert_non_null(strstr(err.msg, "schema version 3 is newer than this tidemail knows (2)"));
+	assert_non_null(strstr(err.msg, "schema version 4 is newer than this tidemail knows (3)"));
 	error_clear(&err);
 }
 
@@ -129,11 +129,11 @@ static void failed_migration_changes_nothing(void **state)
 {
 	struct fixture *f = *state;
 	make_v1(f->path);
-	const struct state_migration steps[] = {state_migrations[0],
-						state_migrations[1], bad_next};
+	const struct state_migration steps[] = {state_migrations[0], state_migrations[1],
+						state_migrations[2], bad_next};
 	struct error err = ERROR_INIT;
-	assert_int_equal(migrate(f->path, steps, 3, &err), -ERR_ACCOUNT);
-	assert_non_null(strstr(err.msg, "migration to version 3: no such table: no_such_table"));
+	assert_int_equal(migrate(f->path, steps, 4, &err), -ERR_ACCOUNT);
+	assert_non_null(strstr(err.msg, "migration to version 4: no such table: no_such_table"));
 	error_clear(&err);
 	assert_int_equal(st_query_int(f->path, "PRAGMA user_version"), 1);
 	assert_int_equal(st_query_int(f->path, "SELECT count(*) FROM sqlite_schema"
