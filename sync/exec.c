@@ -80,16 +80,8 @@ static int finish(struct folder_run *f, int r, const char *step,
 /* The server's flags of uid in the view (fallback if it is not there). */
 static unsigned server_flags(const struct folder_run *f, uint32_t uid, unsigned fallback)
 {
-	for (size_t lo = 0, hi = f->n_remote; uid && lo < hi;) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (f->premote[mid].uid == uid)
-			return f->premote[mid].flags;
-		if (f->premote[mid].uid < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return fallback;
+	ssize_t k = uid ? sync_remote_index(f, uid) : -1;
+	return k >= 0 ? f->premote[k].flags : fallback;
 }
 
 /* The action of kind op for a state row, or NULL. */

@@ -172,20 +172,9 @@ static const struct plan_local_msg *local_of(const struct folder_run *f, const c
 	return NULL;
 }
 
-/* The server view is sorted by UID. */
 static ssize_t remote_index(const struct folder_run *f, uint32_t uid)
 {
-	size_t lo = 0, hi = f->n_remote;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (f->premote[mid].uid == uid)
-			return (ssize_t)mid;
-		if (f->premote[mid].uid < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return -1;
+	return sync_remote_index(f, uid);
 }
 
 /* ---- matching ---------------------------------------------------------- */

@@ -114,6 +114,8 @@ int sync_server_view(struct folder_run *f, struct error *err);
 int sync_local_view(struct folder_run *f, struct error *err);
 void sync_views_release(struct folder_run *f);
 
+/* views.c: the index of uid in the (sorted) server view, or -1. */
+ssize_t sync_remote_index(const struct folder_run *f, uint32_t uid);
 /* views.c: the extra data of the server's copy of uid, or NULL. */
 const struct remote_extra *sync_remote_extra(const struct folder_run *f,
 					     uint32_t uid);
@@ -184,7 +186,12 @@ int sync_connect(struct engine *e, struct error *err);
  * at, negative on error.
  */
 int sync_pair_unchanged(struct engine *e, const struct pair *p, struct error *err);
-/* The folder operations of a pair (create, delete...) and, when its
+/* engine.c: the first half of a folder's sync (SELECT, replay, views);
+ * *f_r is NULL when there is nothing to do. */
+int sync_folder_prepare(struct engine *e, const char *remote, const char *wire,
+			const char *rel, unsigned present, const struct imap_folder *rf,
+			struct folder_run **f_r, struct error *err);
+/* pairs.c: the folder operations of a pair (create, delete...) and, when its
  * messages are to be synced, the first half of that: *f_r. */
 int sync_pair_prepare(struct engine *e, const struct pair *p,
 		      struct folder_run **f_r, struct error *err);

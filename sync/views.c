@@ -100,6 +100,11 @@ static void remote_sort(struct folder_run *f)
 	free(v);
 }
 
+ssize_t sync_remote_index(const struct folder_run *f, uint32_t uid)
+{
+	return remote_find(f, f->n_remote, uid);
+}
+
 const struct remote_extra *sync_remote_extra(const struct folder_run *f,
 					     uint32_t uid)
 {
