@@ -181,10 +181,10 @@ static ssize_t remote_index(const struct folder_run *f, uint32_t uid)
 
 struct matcher {
 	struct run_index *ix;   /* one per run, index-aligned */
-	/* MOVE, or COPY with UID EXPUNGE: without either, a file moved
-	 * locally is uploaded and its old copy left (deletions need UIDPLUS
-	 * too) rather than moved by a bare EXPUNGE.  And only where changes
-	 * may travel to the server (direction, --pull). */
+	/* Server moves need UIDPLUS (COPYUID for the new UID, UID EXPUNGE
+	 * for the COPY fallback): without it a file moved locally is
+	 * uploaded and its old copy left (deletions need UIDPLUS too).  And
+	 * only where changes may travel to the server (direction, --pull). */
 	bool server_moves;
 	/* Files follow the server only where changes may travel down. */
 	bool file_moves;
@@ -593,8 +593,9 @@ int sync_moves(struct engine *e, struct folder_run **runs, size_t n,
 	       struct error *err)
 {
 	struct matcher m = {0};
-	m.server_moves = (imap_has_cap(e->imap, "MOVE") || e->uidplus) &&
-			 e->settings.direction != CONFIG_FLOW_PULL;
+	/* UIDPLUS gives the moved message's new UID (COPYUID), without
+	 * which the state could not follow it. */
+	m.server_moves = e->uidplus && e->settings.direction != CONFIG_FLOW_PULL;
 	m.file_moves = e->settings.direction != CONFIG_FLOW_PUSH;
 	collect(&m, runs, n);
 	match(&m, runs, n);
