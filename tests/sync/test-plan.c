@@ -58,20 +58,6 @@ static void check_plan(const struct plan *p, const struct want *want, size_t n)
 	assert_int_equal(p->n_actions, n);
 }
 
-#define RUN(st, rm, lc, settings, ...)                                        \
-	do {                                                                  \
-		const struct plan_input in = {st, UTIL_ARRAY_LEN(st), rm,     \
-					      UTIL_ARRAY_LEN(rm), lc,         \
-					      UTIL_ARRAY_LEN(lc)};            \
-		const struct want w[] = {__VA_ARGS__};                        \
-		struct plan p = PLAN_INIT;                                    \
-		struct error err = ERROR_INIT;                                \
-		assert_int_equal(plan_folder(&in, settings, &p, &err), 0);    \
-		assert_false(p.refused);                                      \
-		check_plan(&p, w, UTIL_ARRAY_LEN(w));                         \
-		plan_release(&p);                                             \
-	} while (0)
-
 /* Zero-length arrays are not C; a sentinel the planner never sees. */
 static const struct plan_state_msg no_state[1];
 static const struct plan_remote_msg no_remote[1];
@@ -88,6 +74,10 @@ static const struct plan_local_msg no_local[1];
 		check_plan(&p, w, UTIL_ARRAY_LEN(w));                         \
 		plan_release(&p);                                             \
 	} while (0)
+
+#define RUN(st, rm, lc, settings, ...)                                        \
+	RUN0(st, UTIL_ARRAY_LEN(st), rm, UTIL_ARRAY_LEN(rm), lc,               \
+	     UTIL_ARRAY_LEN(lc), settings, __VA_ARGS__)
 
 /* Row: new server message -> download. */
 static void new_on_server_is_downloaded(void **state)

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <utime.h>
 
 #include "state.h"
 #include "world.h"
@@ -70,11 +71,31 @@ static void new_local_files_go_up(void **state)
 	struct world *w = new_world(state, NULL);
 	local_add(w, "c", "S");
 	local_add(w, "d", "");
+	/* INTERNALDATE follows the file's mtime (SPEC.md section 3). */
+	char *file = xasprintf("%s/cur/1700000000.c.testhost:2,S", w->path);
+	struct utimbuf when = {1600000000, 1600000000};
+	assert_int_equal(utime(file, &when), 0);
+	free(file);
 	world_sync_ok(w);
 	assert_int_equal(w->rep.counts.uploaded, 2);
 	assert_sides(w, "c:S d:");
-	/* INTERNALDATE follows the file's mtime (1700000000 in the name is
-	 * not used; the mtime is now, so just check the server has one). */
+	struct harness_msg *msgs;
+	size_t n;
+	struct error err = ERROR_INIT;
+	assert_int_equal(harness_fetch(w->h, NULL, w->folder, "date.received.unixtime "
+				       "hdr.message-id", &msgs, &n, &err), 0);
+	bool checked = false;
+	for (size_t i = 0; i < n; i++) {
+		const char *id = harness_record_get(&msgs[i].fields, "hdr.message-id");
+		if (id && !strcmp(id, "<c@test>")) {
+			assert_string_equal(harness_record_get(&msgs[i].fields,
+							       "date.received.unixtime"),
+					    "1600000000");
+			checked = true;
+		}
+	}
+	harness_msgs_free(msgs, n);
+	assert_true(checked);
 	world_assert_quiet(w);
 	world_free(w);
 }
