@@ -303,7 +303,11 @@ bool harness_user_known(struct harness *h, const char *name, int timeout_ms)
 static int wait_ready(struct harness *h, long long deadline,
 		      struct error *err)
 {
-	while (!port_open(h->host, h->imap_port)) {
+	/* The deadline is looked at before the port: a port that answers
+	 * at once may be another server's (two harnesses can be handed the
+	 * same free port), and a start that has run out of time must fail
+	 * whatever answers. */
+	for (;;) {
 		if (master_exited(h))
 			return error_set(err, ERR_ACCOUNT,
 					 "Dovecot exited during startup");
@@ -311,11 +315,16 @@ static int wait_ready(struct harness *h, long long deadline,
 			return error_set(err, ERR_ACCOUNT,
 					 "port %u not open in time",
 					 h->imap_port);
+		if (port_open(h->host, h->imap_port))
+			break;
 		harness_sleep_ms(5);
 	}
 	for (;;) {
 		long long left = deadline - harness_now_ms();
-		if (harness_user_known(h, h->user, left > 100 ? (int)left : 100))
+		/* doveadm answers without the master: a master that lost
+		 * its port to another server has exited by now. */
+		if (harness_user_known(h, h->user, left > 100 ? (int)left : 100) &&
+		    !master_exited(h))
 			return 0;
 		if (master_exited(h))
 			return error_set(err, ERR_ACCOUNT,
