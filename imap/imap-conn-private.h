@@ -18,6 +18,12 @@ struct imap_conn {
 
 	gnutls_session_t tls; /* NULL until imap_conn_start_tls() */
 	gnutls_certificate_credentials_t cred;
+	/* With a ca_file, the system store is read only when ca_file alone
+	 * does not vouch for the server (parsing it costs most of a no-op
+	 * sync's CPU); the verify callback needs the host and the result. */
+	char *verify_host;
+	unsigned verify_status;
+	bool system_trust;
 	/* gnutls_record_send() that returned EAGAIN must be repeated with
 	 * the same length: remember it (0: none pending). */
 	size_t tls_retry_len;

@@ -21,8 +21,12 @@ void imap_conn_tls_free(struct imap_conn *conn)
 		gnutls_deinit(conn->tls);
 	if (conn->cred)
 		gnutls_certificate_free_credentials(conn->cred);
+	free(conn->verify_host);
 	conn->tls = NULL;
 	conn->cred = NULL;
+	conn->verify_host = NULL;
+	conn->verify_status = 0;
+	conn->system_trust = false;
 }
 
 bool imap_conn_is_tls(const struct imap_conn *conn)
@@ -47,9 +51,8 @@ static int tls_fail(struct imap_conn *conn, int code, const char *what,
 
 /* The verification status in words, as GnuTLS prints it. */
 static int verify_fail(struct imap_conn *conn, const char *host,
-		       struct error *err)
+		       unsigned status, struct error *err)
 {
-	unsigned status = gnutls_session_get_verify_cert_status(conn->tls);
 	gnutls_datum_t out = {NULL, 0};
 	if (gnutls_certificate_verification_status_print(
 		    status, GNUTLS_CRT_X509, &out, 0)
@@ -116,16 +119,43 @@ static int check_pin(struct imap_conn *conn, const char *pin,
 	return r;
 }
 
+/*
+ * Verification when a ca_file is configured: the chain and the host name
+ * are checked against ca_file first, and only if no signer was found
+ * there against ca_file plus the system store, the same check as
+ * without a ca_file.  Runs inside the handshake, before our first
+ * application byte.
+ */
+static int verify_with_ca_file(gnutls_session_t tls)
+{
+	struct imap_conn *conn = gnutls_session_get_ptr(tls);
+	unsigned status = 0;
+	int r = gnutls_certificate_verify_peers3(tls, conn->verify_host, &status);
+	if (r >= 0 && (status & GNUTLS_CERT_SIGNER_NOT_FOUND) && !conn->system_trust) {
+		conn->system_trust = true;
+		/* Not fatal by itself: ca_file may be all there is. */
+		gnutls_certificate_set_x509_system_trust(conn->cred);
+		r = gnutls_certificate_verify_peers3(tls, conn->verify_host,
+						     &status);
+	}
+	if (r < 0)
+		status |= GNUTLS_CERT_INVALID;
+	conn->verify_status = status;
+	return status ? GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR : 0;
+}
+
 static int setup(struct imap_conn *conn, const struct imap_tls_options *opts,
 		 struct error *err)
 {
 	int r = gnutls_certificate_allocate_credentials(&conn->cred);
 	if (r < 0)
 		return tls_fail(conn, r, "TLS credentials", err);
-	/* No system store is not fatal by itself: ca_file may be enough,
-	 * and verification fails in words if nothing trusts the server. */
-	gnutls_certificate_set_x509_system_trust(conn->cred);
-	if (opts->ca_file) {
+	/* No system store is not fatal by itself: verification fails in
+	 * words if nothing trusts the server. */
+	if (!opts->ca_file) {
+		conn->system_trust = true;
+		gnutls_certificate_set_x509_system_trust(conn->cred);
+	} else {
 		r = gnutls_certificate_set_x509_trust_file(
 			conn->cred, opts->ca_file, GNUTLS_X509_FMT_PEM);
 		if (r <= 0)
@@ -151,7 +181,13 @@ static int setup(struct imap_conn *conn, const struct imap_tls_options *opts,
 		if (r < 0)
 			return tls_fail(conn, r, "TLS server name", err);
 	}
-	gnutls_session_set_verify_cert(conn->tls, opts->host, 0);
+	if (opts->ca_file) {
+		conn->verify_host = xstrdup(opts->host);
+		gnutls_session_set_ptr(conn->tls, conn);
+		gnutls_session_set_verify_function(conn->tls, verify_with_ca_file);
+	} else {
+		gnutls_session_set_verify_cert(conn->tls, opts->host, 0);
+	}
 	gnutls_transport_set_int(conn->tls, conn->fd);
 	return 0;
 }
@@ -183,8 +219,13 @@ int imap_conn_start_tls(struct imap_conn *conn,
 		}
 	}
 	if (r < 0) {
-		if (r == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR)
-			verify_fail(conn, opts->host, err);
+		if (r == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR ||
+		    (r == GNUTLS_E_CERTIFICATE_ERROR && conn->verify_status))
+			verify_fail(conn, opts->host,
+				    conn->verify_host
+					    ? conn->verify_status
+					    : gnutls_session_get_verify_cert_status(conn->tls),
+				    err);
 		else
 			tls_fail(conn, r, "TLS handshake failed", err);
 		imap_conn_tls_free(conn);

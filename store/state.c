@@ -109,6 +109,14 @@ int state_migrate(sqlite3 *db, const char *path,
 		  const struct state_migration *steps, size_t n,
 		  struct error *err)
 {
+	/* A state already at the latest version is only read: a sync with
+	 * nothing to do then writes (and fsyncs) nothing at all. */
+	int64_t cur_version = 0, cur_app = 0;
+	if (n > 0 &&
+	    pragma_int(db, "PRAGMA user_version", &cur_version) == SQLITE_OK &&
+	    pragma_int(db, "PRAGMA application_id", &cur_app) == SQLITE_OK &&
+	    cur_app == STATE_APPLICATION_ID && cur_version == steps[n - 1].version)
+		return 0;
 	/* IMMEDIATE: the version is read under the write lock, so two
 	 * processes never both run the same migration. */
 	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
