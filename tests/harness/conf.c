@@ -42,6 +42,16 @@ static void add_unprivileged(struct buf *c)
 	buf_adds(c, "service anvil {\n  chroot =\n}\n");
 }
 
+/* Takes word (" NAME ", with its spaces) out of a capability list. */
+static void drop_cap(struct buf *caps, const char *word)
+{
+	char *m = strstr(caps->data, word);
+	size_t skip = strlen(word) - 1;
+	if (m)
+		memmove(m, m + skip, strlen(m + skip) + 1);
+	caps->len = strlen(caps->data);
+}
+
 char *harness_config_text(const struct harness *h,
 			  const struct harness_opts *opts)
 {
@@ -111,18 +121,17 @@ char *harness_config_text(const struct harness *h,
 		add_unprivileged(&c);
 	/* imap_zlib adds COMPRESS=DEFLATE only to Dovecot's own list, so a
 	 * replaced list must name it itself. */
-	if (opts->no_condstore || opts->no_qresync || opts->no_move) {
+	if (opts->no_condstore || opts->no_qresync || opts->no_move ||
+	    opts->no_uidplus) {
 		/* The usual list, with what the options take out. */
 		struct buf caps = BUF_INIT(BUF_UNLIMITED);
 		buf_adds(&caps, no_condstore_caps);
 		if (!opts->no_condstore)
 			buf_adds(&caps, opts->no_qresync ? " CONDSTORE" : " CONDSTORE QRESYNC");
-		if (opts->no_move) {
-			char *m = strstr(caps.data, " MOVE ");
-			if (m)
-				memmove(m, m + 5, strlen(m + 5) + 1);
-			caps.len = strlen(caps.data);
-		}
+		if (opts->no_move)
+			drop_cap(&caps, " MOVE ");
+		if (opts->no_uidplus)
+			drop_cap(&caps, " UIDPLUS ");
 		buf_addf(&c, "imap_capability = %s%s\n", caps.data,
 			 opts->compress ? " COMPRESS=DEFLATE" : "");
 		buf_release(&caps);

@@ -46,6 +46,9 @@ struct harness_opts {
 	bool no_qresync;
 	/* Leave MOVE out (clients fall back to COPY + EXPUNGE). */
 	bool no_move;
+	/* Leave UIDPLUS out of the list (Dovecot still sends APPENDUID and
+	 * COPYUID; a client must not rely on them nor on UID EXPUNGE). */
+	bool no_uidplus;
 	/* Load imap_zlib so that COMPRESS=DEFLATE is offered. */
 	bool compress;
 	/* disable_plaintext_auth = no: LOGIN allowed without TLS. */
