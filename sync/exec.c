@@ -38,22 +38,28 @@ static struct state_msg *row(struct folder_run *f, const struct plan_action *a)
 	return a->state_index == SIZE_MAX ? NULL : &f->msgs.msgs[a->state_index];
 }
 
-/* The file of a state entry: from the scan, or looked up when the folder
- * was not scanned.  1 found, 0 gone, negative on error. */
-static int find_file(struct folder_run *f, const char *unique,
-		     struct maildir_entry *e_r, struct error *err)
+/* The file of a state entry, from the folder's listing: the view's scan,
+ * or, when the state stood in for one, a listing read once for the
+ * whole run (a readdir per file made n changes cost n listings).  A
+ * file renamed since is found again by maildir_move/maildir_set_flags.
+ * 1 found, 0 gone, negative on error. */
+int sync_find_file(struct folder_run *f, const char *unique,
+		   struct maildir_entry *e_r, struct error *err)
 {
-	if (f->scanned) {
-		const struct maildir_entry *e = maildir_scan_find(&f->scan, unique);
-		if (!e)
-			return 0;
-		*e_r = *e;
-		e_r->unique = xstrdup(e->unique);
-		e_r->name = xstrdup(e->name);
-		e_r->extra = e->extra ? xstrdup(e->extra) : NULL;
-		return 1;
+	if (!f->scanned && !f->listed) {
+		int r = maildir_scan(f->path, &f->scan, err);
+		if (r < 0)
+			return r;
+		f->listed = true;
 	}
-	return maildir_find(f->path, unique, e_r, err);
+	const struct maildir_entry *e = maildir_scan_find(&f->scan, unique);
+	if (!e) /* moved in during this run, or gone: rare, so a readdir */
+		return maildir_find(f->path, unique, e_r, err);
+	*e_r = *e;
+	e_r->unique = xstrdup(e->unique);
+	e_r->name = xstrdup(e->name);
+	e_r->extra = e->extra ? xstrdup(e->extra) : NULL;
+	return 1;
 }
 
 static int begin(struct folder_run *f, struct error *err)
@@ -111,7 +117,7 @@ static int exec_local(struct folder_run *f, const struct plan *p, struct error *
 		if (a->op != PLAN_LOCAL_FLAGS && a->op != PLAN_DELETE_LOCAL)
 			continue;
 		struct maildir_entry e;
-		int found = find_file(f, a->name, &e, err);
+		int found = sync_find_file(f, a->name, &e, err);
 		if (found < 0) {
 			r = found;
 			break;

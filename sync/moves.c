@@ -314,7 +314,7 @@ static int file_move(struct folder_run *from, struct folder_run *to,
 		     const char *unique, struct error *err)
 {
 	struct maildir_entry e;
-	int r = maildir_find(from->path, unique, &e, err);
+	int r = sync_find_file(from, unique, &e, err);
 	if (r <= 0)
 		return r; /* gone meanwhile: the next run sees it */
 	sync_step(from->e, "move-file");
@@ -327,6 +327,30 @@ static int file_move(struct folder_run *from, struct folder_run *to,
 	}
 	free(before);
 	maildir_entry_release(&e);
+	return r;
+}
+
+/* fsyncs each folder that files were moved out of or into, once. */
+static int sync_moved_folders(const struct move *moves, size_t n, struct error *err)
+{
+	struct folder_run **done = xcalloc(2 * n + 1, sizeof(*done));
+	size_t n_done = 0;
+	int r = 0;
+	for (size_t i = 0; i < n && r == 0; i++) {
+		if (moves[i].kind != MOVE_FILE)
+			continue;
+		struct folder_run *both[2] = {moves[i].to, moves[i].file_in};
+		for (size_t k = 0; k < 2 && r == 0; k++) {
+			size_t j = 0;
+			while (j < n_done && done[j] != both[k])
+				j++;
+			if (j < n_done)
+				continue;
+			done[n_done++] = both[k];
+			r = maildir_folder_sync(both[k]->path, err);
+		}
+	}
+	free(done);
 	return r;
 }
 
@@ -491,12 +515,7 @@ static int carry_out(struct engine *e, struct move *moves, size_t n, struct erro
 	if (any_file) {
 		e->rep->local_changed = true;
 		sync_step(e, "move-file-sync");
-		for (size_t i = 0; i < n && r == 0; i++)
-			if (moves[i].kind == MOVE_FILE) {
-				r = maildir_folder_sync(moves[i].file_in->path, err);
-				if (r == 0)
-					r = maildir_folder_sync(moves[i].to->path, err);
-			}
+		r = sync_moved_folders(moves, n, err);
 	}
 	if (r == 0) {
 		r = state_begin(e->st, err);

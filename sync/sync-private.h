@@ -80,6 +80,7 @@ struct folder_run {
 	/* The Maildir view; entries come from scan (or the state). */
 	struct maildir_scan scan;
 	bool scanned;               /* false: the state stood in for a scan */
+	bool listed;                /* scan filled for moves only (not a view) */
 	struct plan_local_msg *plocal;
 	size_t n_local;
 	char **owned;               /* names copied in by moves, freed last */
@@ -148,6 +149,11 @@ int sync_rematch(struct folder_run *f, struct error *err);
 
 /* exec.c */
 int sync_execute(struct folder_run *f, const struct plan *p, struct error *err);
+/* A file of f by its unique part, from f's listing (read once per run
+ * when the state stood in for a scan): 1 found (release *e_r), 0 gone,
+ * negative on error. */
+int sync_find_file(struct folder_run *f, const char *unique,
+		   struct maildir_entry *e_r, struct error *err);
 /* The text of an action for --dry-run and traces. */
 char *sync_action_text(const struct folder_run *f, const struct plan_action *a);
 
