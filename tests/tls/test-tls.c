@@ -1,0 +1,394 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * STARTTLS and certificates (issue 9, point 7).
+ *
+ * The STARTTLS cases script the attacks Poddebniak et al. describe in
+ * "Why TLS is better without STARTTLS" (USENIX Security 2021) against the
+ * client: stripping (STARTTLS not offered, refused, the server hanging
+ * up), a PREAUTH greeting, responses injected after the STARTTLS answer
+ * (in the same packet, as a partial line, in a later packet), a tagged
+ * answer sent before the command, and capabilities from before TLS.  In
+ * every one the password never crosses the wire in clear, and the run
+ * fails with one line naming the cause; two honest servers show the
+ * same checks pass when nothing is wrong (and that the password is found
+ * where it does go, inside TLS).
+ *
+ * The certificate cases serve each certificate of the matrix (see
+ * tls-certs.h), with implicit TLS and after STARTTLS: a bad one is
+ * refused before the client sends one byte of IMAP over the session,
+ * with the cause in words; a good chain through ca_file, and a matching
+ * pin_sha256, are accepted.
+ *
+ * Every case compares the error text and the bytes the client sent over
+ * TLS with exact expected values.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tls-certs.h"
+#include "tls-check.h"
+#include "tls-fake.h"
+
+static struct tls_certs certs;
+
+static struct {
+	unsigned starttls_cases, cleartext, cert_cases, wrongly_accepted,
+		wrongly_rejected;
+} figures;
+
+/* ---- one connection, judged ------------------------------------------- */
+
+struct outcome {
+	bool connected;
+	bool logout_ok;
+	char *error;   /* NULL when connected */
+	unsigned seen; /* forms of the secret in clear */
+	struct buf app; /* what the client sent inside TLS */
+	unsigned port;
+};
+
+static void outcome_free(struct outcome *o)
+{
+	free(o->error);
+	buf_release(&o->app);
+}
+
+/* Serves script to a client configured as acct (port filled in). */
+static void exchange(const struct tls_script *script, struct tls_account acct,
+		     struct outcome *out)
+{
+	struct tls_fake f;
+	struct error err = ERROR_INIT;
+	if (tls_fake_start(&f, script, &err) < 0)
+		fail_msg("%s", err.msg);
+	acct.port = f.port;
+	struct imap_client *c = NULL;
+	memset(out, 0, sizeof(*out));
+	out->port = f.port;
+	if (tls_check_connect(&acct, &c, &err) == 0) {
+		out->connected = true;
+		struct error e2 = ERROR_INIT;
+		out->logout_ok = imap_logout(c, &e2) == 0;
+		if (!out->logout_ok)
+			print_message("logout: %s\n", e2.msg);
+		error_clear(&e2);
+		imap_close(c);
+	} else {
+		out->error = xstrdup(err.msg ? err.msg : "(no message)");
+	}
+	error_clear(&err);
+	tls_fake_finish(&f);
+	out->seen = tls_check_secret_seen(f.wire.data, f.wire.len);
+	buf_init(&out->app, BUF_UNLIMITED);
+	buf_add(&out->app, f.app.data, f.app.len);
+	tls_fake_release(&f);
+}
+
+/* want: NULL for a connection that must succeed, else the exact error
+ * ($P: the port).  want_app: exactly what the client must have sent
+ * inside TLS ($B: the PLAIN response). */
+static void judge(const struct outcome *o, const char *want,
+		  const char *want_alt, const char *want_app)
+{
+	figures.cleartext += o->seen > 0;
+	if (want && o->connected)
+		figures.wrongly_accepted++;
+	if (!want && !o->connected)
+		figures.wrongly_rejected++;
+	if (o->error && strchr(o->error, '\n'))
+		fail_msg("error is more than one line: %s", o->error);
+	if (want) {
+		if (o->connected)
+			fail_msg("connected, but wanted: %s", want);
+		char *w = tls_check_expand(want, o->port);
+		char *alt = want_alt ? tls_check_expand(want_alt, o->port) : NULL;
+		if (!alt || strcmp(o->error, alt) != 0)
+			assert_string_equal(o->error, w);
+		free(w);
+		free(alt);
+	} else if (!o->connected) {
+		fail_msg("refused: %s", o->error);
+	} else {
+		assert_true(o->logout_ok);
+	}
+	char *app = tls_check_expand(want_app ? want_app : "", o->port);
+	char *got = xstrndup(o->app.data, o->app.len);
+	assert_string_equal(got, app);
+	free(got);
+	free(app);
+	assert_int_equal(o->seen, 0);
+}
+
+/* ---- STARTTLS ---------------------------------------------------------- */
+
+struct starttls_case {
+	const char *name;
+	struct tls_script script; /* ident: the good chain */
+	const char *want, *want_alt, *want_app;
+};
+
+#define CAPS_GREETING(caps) "* OK [CAPABILITY " caps "] hi\r\n"
+#define GREETING_STARTTLS CAPS_GREETING("IMAP4rev1 STARTTLS AUTH=PLAIN")
+#define REFUSED_INJECTION \
+	"server sent data after its STARTTLS answer, before the switch " \
+	"(response injection?); refusing it"
+#define NO_STARTTLS \
+	"server does not offer STARTTLS; refusing to go on without TLS"
+#define PREAUTH \
+	"server logged us in before STARTTLS (PREAUTH); refusing to go on " \
+	"without TLS"
+
+static const struct starttls_case starttls_cases[] = {
+	{"stripped from the greeting's capabilities",
+	 {.greeting = CAPS_GREETING("IMAP4rev1 AUTH=PLAIN SASL-IR")},
+	 NO_STARTTLS, NULL, NULL},
+	{"stripped from the CAPABILITY answer",
+	 {.greeting = "* OK hi\r\n", .caps_clear = "IMAP4rev1 AUTH=PLAIN"},
+	 NO_STARTTLS, NULL, NULL},
+	{"STARTTLS answered NO",
+	 {.greeting = GREETING_STARTTLS, .no_handshake = true,
+	  .starttls = "$T NO [ALERT] TLS is down, carry on without\r\n"},
+	 "STARTTLS: server said NO: TLS is down, carry on without", NULL, NULL},
+	{"STARTTLS answered BAD",
+	 {.greeting = GREETING_STARTTLS, .no_handshake = true,
+	  .starttls = "$T BAD unknown command\r\n"},
+	 "STARTTLS: server said BAD: unknown command", NULL, NULL},
+	{"STARTTLS answered BYE, then the server hangs up",
+	 {.greeting = GREETING_STARTTLS, .no_handshake = true,
+	  .starttls = "* BYE no TLS today\r\n", .hangup = true},
+	 "server said BYE (no TLS today): 127.0.0.1:$P: server closed the "
+	 "connection", NULL, NULL},
+	{"PREAUTH greeting with capabilities",
+	 {.greeting = "* PREAUTH [CAPABILITY IMAP4rev1 STARTTLS] welcome\r\n"},
+	 PREAUTH, NULL, NULL},
+	{"PREAUTH greeting, capabilities asked for",
+	 {.greeting = "* PREAUTH welcome\r\n",
+	  .caps_clear = "IMAP4rev1 STARTTLS AUTH=PLAIN"},
+	 PREAUTH, NULL, NULL},
+	{"untagged CAPABILITY injected after the STARTTLS OK",
+	 {.greeting = GREETING_STARTTLS,
+	  .starttls = "$T OK begin TLS\r\n* CAPABILITY IMAP4rev1 AUTH=PLAIN "
+		      "SASL-IR\r\n"},
+	 REFUSED_INJECTION, NULL, NULL},
+	{"the answer to the next command injected after the STARTTLS OK",
+	 {.greeting = GREETING_STARTTLS,
+	  .starttls = "$T OK begin TLS\r\n$N OK [CAPABILITY IMAP4rev1 "
+		      "AUTH=PLAIN SASL-IR] done\r\n"},
+	 REFUSED_INJECTION, NULL, NULL},
+	{"a partial line injected after the STARTTLS OK",
+	 {.greeting = GREETING_STARTTLS,
+	  .starttls = "$T OK begin TLS\r\n* CAPABILITY IMAP4rev1 AUTH="},
+	 REFUSED_INJECTION, NULL, NULL},
+	{"cleartext injected 100 ms after the STARTTLS OK",
+	 {.greeting = GREETING_STARTTLS, .inject_delay_ms = 100,
+	  .inject = "* CAPABILITY IMAP4rev1 AUTH=PLAIN SASL-IR\r\n"},
+	 "127.0.0.1:$P: TLS handshake failed: An unexpected TLS packet was "
+	 "received.", REFUSED_INJECTION, NULL},
+	{"tagged OK to STARTTLS sent with the greeting",
+	 {.greeting = GREETING_STARTTLS "$N OK begin TLS now\r\n"},
+	 "IMAP server answered a command never sent (tag T1)", NULL, NULL},
+	{"tagged OK to STARTTLS sent with the CAPABILITY answer",
+	 {.greeting = "* OK hi\r\n", .caps_clear = "IMAP4rev1 STARTTLS AUTH=PLAIN",
+	  .after_caps = "$N OK begin TLS now\r\n"},
+	 "IMAP server answered a command never sent (tag T2)", NULL, NULL},
+	/* Before TLS every capability says PLAIN may be used; after it the
+	 * server disables every login: only the later list counts. */
+	{"capabilities from before TLS are forgotten",
+	 {.greeting = GREETING_STARTTLS,
+	  .starttls = "* CAPABILITY IMAP4rev1 AUTH=PLAIN SASL-IR\r\n"
+		      "$T OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] begin TLS\r\n",
+	  .caps_tls = "IMAP4rev1 LOGINDISABLED"},
+	 "no authentication method in common with the server (it offers: "
+	 "none, LOGIN disabled)", NULL, "T2 CAPABILITY\r\n"},
+	/* Controls: honest servers. */
+	{"honest server",
+	 {.greeting = CAPS_GREETING("IMAP4rev1 STARTTLS LOGINDISABLED"),
+	  .caps_tls = "IMAP4rev1 AUTH=PLAIN SASL-IR"},
+	 NULL, NULL,
+	 "T2 CAPABILITY\r\nT3 AUTHENTICATE PLAIN $B\r\nT4 CAPABILITY\r\n"
+	 "T5 LOGOUT\r\n"},
+	/* SASL-IR offered only before TLS: the client waits for "+". */
+	{"honest server, SASL-IR only before TLS",
+	 {.greeting = CAPS_GREETING("IMAP4rev1 STARTTLS AUTH=PLAIN SASL-IR"),
+	  .caps_tls = "IMAP4rev1 AUTH=PLAIN"},
+	 NULL, NULL,
+	 "T2 CAPABILITY\r\nT3 AUTHENTICATE PLAIN\r\n$B\r\nT4 CAPABILITY\r\n"
+	 "T5 LOGOUT\r\n"},
+};
+
+static void starttls_case(void **state)
+{
+	const struct starttls_case *tc = *state;
+	struct tls_script script = tc->script;
+	script.ident = &certs.ids[TLS_ID_CHAIN];
+	struct tls_account acct = {.host = "127.0.0.1", .starttls = true,
+				   .ca_file = certs.root_pem};
+	struct outcome o;
+	exchange(&script, acct, &o);
+	figures.starttls_cases++;
+	judge(&o, tc->want, tc->want_alt, tc->want_app);
+	outcome_free(&o);
+}
+
+/* ---- certificates ------------------------------------------------------ */
+
+enum pin { PIN_NONE, PIN_LEAF, PIN_OTHER };
+
+struct cert_case {
+	const char *name;
+	enum tls_ident_id id;
+	const char *host;
+	bool no_ca_file;
+	enum pin pin;
+	const char *reason; /* NULL: accepted */
+};
+
+#define NOT_TRUSTED "The certificate is NOT trusted. "
+#define UNKNOWN_ISSUER NOT_TRUSTED "The certificate issuer is unknown."
+#define EXPIRED NOT_TRUSTED "The certificate chain uses expired certificate."
+#define WRONG_NAME NOT_TRUSTED "The name in the certificate does not match the expected."
+
+static const struct cert_case cert_cases[] = {
+	{"valid chain through ca_file", TLS_ID_CHAIN, "127.0.0.1", false,
+	 PIN_NONE, NULL},
+	{"valid chain and matching pin", TLS_ID_CHAIN, "127.0.0.1", false,
+	 PIN_LEAF, NULL},
+	{"signed by the root, by host name", TLS_ID_DIRECT, "localhost", false,
+	 PIN_NONE, NULL},
+	{"expired", TLS_ID_EXPIRED, "127.0.0.1", false, PIN_NONE, EXPIRED},
+	{"not yet valid", TLS_ID_NOT_YET, "127.0.0.1", false, PIN_NONE,
+	 NOT_TRUSTED "The certificate chain uses not yet valid certificate."},
+	{"self-signed", TLS_ID_SELF_SIGNED, "127.0.0.1", false, PIN_NONE,
+	 UNKNOWN_ISSUER},
+	{"self-signed with a matching pin", TLS_ID_SELF_SIGNED, "127.0.0.1",
+	 false, PIN_LEAF, UNKNOWN_ISSUER},
+	{"unknown CA", TLS_ID_UNKNOWN_CA, "127.0.0.1", false, PIN_NONE,
+	 UNKNOWN_ISSUER},
+	{"valid chain without ca_file", TLS_ID_CHAIN, "127.0.0.1", true,
+	 PIN_NONE, UNKNOWN_ISSUER},
+	{"intermediate not sent", TLS_ID_LEAF_ONLY, "127.0.0.1", false,
+	 PIN_NONE, UNKNOWN_ISSUER},
+	{"wrong host", TLS_ID_WRONG_HOST, "127.0.0.1", false, PIN_NONE,
+	 WRONG_NAME},
+	{"wildcard *.example.org for localhost", TLS_ID_WILDCARD, "localhost",
+	 false, PIN_NONE, WRONG_NAME},
+	{"wildcard *.example.org for 127.0.0.1", TLS_ID_WILDCARD, "127.0.0.1",
+	 false, PIN_NONE, WRONG_NAME},
+	{"wildcard *.localhost for localhost", TLS_ID_WILDCARD_LOCAL,
+	 "localhost", false, PIN_NONE, WRONG_NAME},
+	{"signer is not a CA", TLS_ID_NON_CA, "127.0.0.1", false, PIN_NONE,
+	 NOT_TRUSTED "The certificate issuer is not a CA. The certificate "
+		     "chain violates the signer's constraints."},
+	{"expired intermediate", TLS_ID_EXPIRED_INT, "127.0.0.1", false,
+	 PIN_NONE, EXPIRED},
+	{"pin mismatch", TLS_ID_CHAIN, "127.0.0.1", false, PIN_OTHER, NULL},
+};
+
+static void cert_case(const struct cert_case *tc, bool starttls)
+{
+	struct tls_script script = {
+		.implicit = !starttls,
+		.ident = &certs.ids[tc->id],
+		.greeting = starttls ? GREETING_STARTTLS
+				     : CAPS_GREETING("IMAP4rev1 AUTH=PLAIN SASL-IR"),
+		.caps_tls = "IMAP4rev1 AUTH=PLAIN SASL-IR",
+	};
+	struct tls_account acct = {
+		.host = tc->host, .starttls = starttls,
+		.ca_file = tc->no_ca_file ? NULL : certs.root_pem,
+		.pin = tc->pin == PIN_LEAF    ? certs.leaf_pin
+		       : tc->pin == PIN_OTHER ? certs.other_pin
+					      : NULL};
+	char *want = NULL;
+	if (tc->reason)
+		want = xasprintf("%s:$P: certificate for %s not accepted: %s",
+				 tc->host, tc->host, tc->reason);
+	else if (tc->pin == PIN_OTHER)
+		want = xasprintf("%s:$P: server public key does not match "
+				 "pin_sha256 (it is %s)",
+				 tc->host, certs.leaf_pin);
+	/* An accepted server sees the whole session inside TLS, the one
+	 * reached by STARTTLS one command later. */
+	const char *app = NULL;
+	if (!want)
+		app = starttls ? "T2 CAPABILITY\r\nT3 AUTHENTICATE PLAIN $B\r\n"
+				 "T4 CAPABILITY\r\nT5 LOGOUT\r\n"
+			       : "T1 AUTHENTICATE PLAIN $B\r\nT2 CAPABILITY\r\n"
+				 "T3 LOGOUT\r\n";
+	struct outcome o;
+	exchange(&script, acct, &o);
+	figures.cert_cases++;
+	judge(&o, want, NULL, app);
+	free(want);
+	outcome_free(&o);
+}
+
+static void cert_implicit(void **state)
+{
+	cert_case(*state, false);
+}
+
+static void cert_starttls(void **state)
+{
+	cert_case(*state, true);
+}
+
+/* ---- main -------------------------------------------------------------- */
+
+static int make_certs(void **state)
+{
+	struct error err = ERROR_INIT;
+	if (tls_certs_make(&certs, &err) < 0) {
+		fprintf(stderr, "certificate matrix: %s\n", err.msg);
+		error_clear(&err);
+		return -1;
+	}
+	return 0;
+}
+
+static int free_certs(void **state)
+{
+	tls_certs_free(&certs);
+	return 0;
+}
+
+#define N_STARTTLS UTIL_ARRAY_LEN(starttls_cases)
+#define N_CERT UTIL_ARRAY_LEN(cert_cases)
+
+int main(void)
+{
+	struct CMUnitTest tests[N_STARTTLS + 2 * N_CERT];
+	size_t n = 0;
+	for (size_t i = 0; i < N_STARTTLS; i++)
+		tests[n++] = (struct CMUnitTest){
+			starttls_cases[i].name, starttls_case, NULL, NULL,
+			(void *)&starttls_cases[i]};
+	char *names[2 * N_CERT];
+	for (size_t i = 0; i < N_CERT; i++) {
+		names[2 * i] = xasprintf("implicit TLS: %s", cert_cases[i].name);
+		names[2 * i + 1] = xasprintf("STARTTLS: %s", cert_cases[i].name);
+		tests[n++] = (struct CMUnitTest){
+			names[2 * i], cert_implicit, NULL, NULL,
+			(void *)&cert_cases[i]};
+		tests[n++] = (struct CMUnitTest){
+			names[2 * i + 1], cert_starttls, NULL, NULL,
+			(void *)&cert_cases[i]};
+	}
+	int failed = _cmocka_run_group_tests("tls", tests, n, make_certs,
+					     free_certs);
+	for (size_t i = 0; i < 2 * N_CERT; i++)
+		free(names[i]);
+	printf("figures: tls starttls-cases=%u cleartext-credentials=%u "
+	       "cert-cases=%u wrongly-accepted=%u wrongly-rejected=%u\n",
+	       figures.starttls_cases, figures.cleartext, figures.cert_cases,
+	       figures.wrongly_accepted, figures.wrongly_rejected);
+	return failed || figures.cleartext || figures.wrongly_accepted
+	       || figures.wrongly_rejected;
+}

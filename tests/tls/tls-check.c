@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: MIT */
+#include "tls-check.h"
+
+#include <gnutls/gnutls.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "account.h"
+#include "config.h"
+
+int tls_check_connect(const struct tls_account *acct,
+		      struct imap_client **c_r, struct error *err)
+{
+	struct buf y = BUF_INIT(BUF_UNLIMITED);
+	buf_addf(&y, "accounts:\n  t:\n    remote:\n      host: %s\n"
+		     "      port: %u\n      tls: %s\n",
+		 acct->host, acct->port, acct->starttls ? "starttls" : "implicit");
+	if (acct->ca_file)
+		buf_addf(&y, "      ca_file: %s\n", acct->ca_file);
+	if (acct->pin)
+		buf_addf(&y, "      pin_sha256: \"%s\"\n", acct->pin);
+	buf_addf(&y, "      user: %s\n      password: \"%s\"\n"
+		     "      timeout: 3s\n"
+		     "    local: {path: /nonexistent/tidemail-tls-test}\n",
+		 TLS_CHECK_USER, TLS_CHECK_SECRET);
+	struct config cfg;
+	struct config_env env = {"/nonexistent/home", NULL, NULL};
+	*c_r = NULL;
+	int r = config_load_string(&cfg, "tls-test.yaml", y.data, y.len, &env,
+				   err);
+	buf_release(&y);
+	if (r < 0)
+		return error_prefix(err, "test config");
+	const struct config_account *a = config_find_account(&cfg, "t");
+	char *secret = NULL;
+	r = account_secret(a, &secret, err);
+	if (r == 0) {
+		enum imap_auth auth[CONFIG_AUTH_COUNT_];
+		struct imap_options o;
+		account_imap_options(a, secret, auth, &o);
+		r = imap_connect(&o, c_r, err);
+	}
+	account_secret_free(secret);
+	config_free(&cfg);
+	return r;
+}
+
+static char *b64(const void *data, size_t len)
+{
+	gnutls_datum_t in = {(unsigned char *)(uintptr_t)data, (unsigned)len};
+	gnutls_datum_t out = {NULL, 0};
+	if (gnutls_base64_encode2(&in, &out) < 0)
+		abort();
+	char *s = xstrndup((char *)out.data, out.size);
+	gnutls_free(out.data);
+	return s;
+}
+
+char *tls_check_plain_b64(void)
+{
+	static const char plain[] = "\0" TLS_CHECK_USER "\0" TLS_CHECK_SECRET;
+	return b64(plain, sizeof(plain) - 1);
+}
+
+static bool contains(const void *data, size_t len, const char *needle)
+{
+	return memmem(data, len, needle, strlen(needle)) != NULL;
+}
+
+/* The secret inside any base64 text, whatever precedes it: with s bytes
+ * before it, the 4-character groups that encode only secret bytes are
+ * the same whatever those bytes were. */
+static char *b64_core(size_t s)
+{
+	size_t n = strlen(TLS_CHECK_SECRET), total = s + n;
+	char *in = xcalloc(1, total);
+	memcpy(in + s, TLS_CHECK_SECRET, n);
+	char *enc = b64(in, total);
+	free(in);
+	size_t first = (s + 2) / 3; /* first group wholly inside */
+	size_t last = total / 3;    /* groups before this are whole */
+	char *core = xstrndup(enc + 4 * first, 4 * (last - first));
+	free(enc);
+	return core;
+}
+
+unsigned tls_check_secret_seen(const void *data, size_t len)
+{
+	unsigned seen = contains(data, len, TLS_CHECK_SECRET);
+	char *plain = tls_check_plain_b64();
+	seen += contains(data, len, plain);
+	free(plain);
+	for (size_t s = 0; s < 3; s++) {
+		char *core = b64_core(s);
+		seen += contains(data, len, core);
+		free(core);
+	}
+	return seen;
+}
+
+char *tls_check_expand(const char *text, unsigned port)
+{
+	struct buf b = BUF_INIT(BUF_UNLIMITED);
+	char *plain = tls_check_plain_b64();
+	for (const char *p = text; *p; p++) {
+		if (p[0] == '$' && p[1] == 'P') {
+			buf_addf(&b, "%u", port);
+			p++;
+		} else if (p[0] == '$' && p[1] == 'B') {
+			buf_adds(&b, plain);
+			p++;
+		} else {
+			buf_addc(&b, *p);
+		}
+	}
+	free(plain);
+	return buf_detach(&b, NULL);
+}
