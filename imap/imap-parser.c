@@ -586,7 +586,14 @@ static void split_resp_text(struct imap_parser *p, const char *s, size_t len)
 			}
 		}
 	}
-	r->text = imap_arena_strndup(&p->arena, s, len);
+	/* The text is for people, and ends up in error messages on a
+	 * terminal: a control character (an escape sequence that erases
+	 * or rewrites what is shown, a backspace) becomes '?'. */
+	char *text = imap_arena_strndup(&p->arena, s, len);
+	for (char *c = text; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
+	r->text = text;
 }
 
 static int parse_text(struct imap_parser *p, struct error *err)
