@@ -156,6 +156,13 @@ static const struct starttls_case starttls_cases[] = {
 	 {.greeting = GREETING_STARTTLS, .no_handshake = true,
 	  .starttls = "$T NO [ALERT] TLS is down, carry on without\r\n"},
 	 "STARTTLS: server said NO: TLS is down, carry on without", NULL, NULL},
+	/* The words of a server not yet authenticated reach the user's
+	 * terminal: no escape sequence may come with them (the paper's UI
+	 * spoofing; here one that would erase the line and write another). */
+	{"STARTTLS answered NO with terminal escapes",
+	 {.greeting = GREETING_STARTTLS, .no_handshake = true,
+	  .starttls = "$T NO \033[2K\033[1Goffline\a\b\tmode\177\r\n"},
+	 "STARTTLS: server said NO: ?[2K?[1Goffline???mode?", NULL, NULL},
 	{"STARTTLS answered BAD",
 	 {.greeting = GREETING_STARTTLS, .no_handshake = true,
 	  .starttls = "$T BAD unknown command\r\n"},
