@@ -510,6 +510,11 @@ int imap_connect(const struct imap_options *opts, struct imap_client **c_r,
 	int r = session_start(c, err);
 	if (r < 0) {
 		imap_close(c);
+		/* Whatever step failed (a CAPABILITY answered NO is a folder
+		 * error on its own), without a session the account fails:
+		 * the error says so too, not only the code. */
+		if (err && r >= -ERR_ACCOUNT)
+			err->reach = ERR_ACCOUNT;
 		return r < -ERR_ACCOUNT ? r : -ERR_ACCOUNT;
 	}
 	*c_r = c;
