@@ -46,25 +46,42 @@ main() {
 		-Wall -Wextra -Wpedantic -Werror -Wformat=2 -Wshadow
 		-Wstrict-prototypes -Wmissing-prototypes -Wvla -Wno-unused-parameter
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-		-I"$top" -I"$top/util")
+		-I"$top" -I"$top/util" -I"$out")
 	# shellcheck disable=SC2207
 	deps=($(pkg-config --cflags --libs gnutls yaml-0.1 zlib))
 
 	util_src=(util/alloc.c util/buf.c util/error.c util/fs.c)
 	config_src=(config/load.c config/scalars.c config/values.c)
-	# Only what the parser target calls: the rest of imap/ is the network
-	# client, which a fuzzer of bytes cannot reach.
-	imap_src=(imap/imap-parser.c imap/imap-resp.c imap/imap-trace.c
+	# The parser target needs only the parser; the session target the
+	# whole client, with socket() and connect() wrapped so that the
+	# "server" is a socketpair holding the fuzz input.
+	imap_parser_src=(imap/imap-parser.c imap/imap-resp.c imap/imap-trace.c
 		imap/imap-uidset.c)
+	imap_src=(imap/imap-parser.c imap/imap-resp.c imap/imap-conn.c
+		imap/imap-tls.c imap/imap-client.c imap/imap-login.c
+		imap/imap-trace.c imap/imap-utf7.c imap/imap-cmds.c
+		imap/imap-uidset.c imap/imap-mailbox.c imap/imap-msgs.c)
+	store_names_src=(store/maildir-common.c store/maildir-name.c
+		store/maildir-tree.c)
 
-	# name, then the sources and include directories after the harness.
-	targets=(imap-parser config)
-	sources_imap_parser=("${util_src[@]}" "${imap_src[@]}" tests/imap/imap-dump.c)
+	# name, then the sources, include directories and link flags after
+	# the harness; corpus-<name>/ and <name>.dict are its inputs.
+	targets=(imap-parser imap-session config maildir-names)
+	sources_imap_parser=("${util_src[@]}" "${imap_parser_src[@]}" tests/imap/imap-dump.c)
 	includes_imap_parser=(-I"$top/imap" -I"$top/tests/imap")
+	sources_imap_session=("${util_src[@]}" "${imap_src[@]}")
+	includes_imap_session=(-I"$top/imap" -Wl,--wrap=socket
+		-Wl,--wrap=connect -Wl,--wrap=poll)
 	sources_config=("${util_src[@]}" "${config_src[@]}")
 	includes_config=(-I"$top/config")
+	sources_maildir_names=("${util_src[@]}" "${store_names_src[@]}" imap/imap-utf7.c)
+	includes_maildir_names=(-I"$top/store" -I"$top/imap")
 
 	mkdir -p "$out/artifacts"
+	# What meson's configure_file() makes for imap-mailbox.c (ID command).
+	version=$(sed -n "s/^  version : '\\(.*\\)',$/\\1/p" "$top/meson.build")
+	printf '#define TIDEMAIL_VERSION "%s"\n' "${version:-0}" \
+		>"$out/tidemail-version.h"
 	status=0
 	for t in "${targets[@]}"; do
 		[[ -n $filter && $t != *"$filter"* ]] && continue
@@ -84,12 +101,12 @@ main() {
 			return 1
 		fi
 
-		corpus=$here/corpus-${t%%-*}
+		corpus=$here/corpus-$t
 		work=$out/work-$t
 		log=$out/$t.log
 		mkdir -p "$work"
 		dict=()
-		[[ -f $here/${t%%-*}.dict ]] && dict=(-dict="$here/${t%%-*}.dict")
+		[[ -f $here/$t.dict ]] && dict=(-dict="$here/$t.dict")
 		echo "== running fuzz-$t for ${seconds}s on $corpus (log: $log)"
 		# The first directory collects new inputs; the committed corpus
 		# after it is only read.  -runs=0 with no time replays the corpus.
