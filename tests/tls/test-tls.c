@@ -126,6 +126,32 @@ static void judge(const struct outcome *o, const char *want,
 	assert_int_equal(o->seen, 0);
 }
 
+/* The oracle itself: the secret is found as it is, and inside base64
+ * whatever comes before it (OAUTHBEARER, XOAUTH2, LOGIN as a literal
+ * all put it at other offsets), and a near miss is not. */
+static void oracle_finds_secret(void **state)
+{
+	static const char *const before[] = {"", "n,a=alice,\001auth=Bearer ",
+					     "user=alice\001auth=Bearer "};
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(before); i++) {
+		char *raw = xasprintf("%s%s\001\001", before[i], TLS_CHECK_SECRET);
+		char *enc = tls_check_b64(raw, strlen(raw));
+		char *line = xasprintf("T3 AUTHENTICATE XOAUTH2 %s\r\n", enc);
+		assert_true(tls_check_secret_seen(raw, strlen(raw)) > 0);
+		assert_true(tls_check_secret_seen(line, strlen(line)) > 0);
+		free(line);
+		free(enc);
+		free(raw);
+	}
+	/* Base64 pieces cover the secret's middle twelve bytes at least, so
+	 * the miss differs there. */
+	static const char miss[] = "T1 LOGIN alice \"Sentinel-7Qy9-pw\"\r\n";
+	assert_int_equal(tls_check_secret_seen(miss, sizeof(miss) - 1), 0);
+	char *enc = tls_check_b64(miss, sizeof(miss) - 1);
+	assert_int_equal(tls_check_secret_seen(enc, strlen(enc)), 0);
+	free(enc);
+}
+
 /* ---- STARTTLS ---------------------------------------------------------- */
 
 struct starttls_case {
@@ -371,8 +397,9 @@ static int free_certs(void **state)
 
 int main(void)
 {
-	struct CMUnitTest tests[N_STARTTLS + 2 * N_CERT];
+	struct CMUnitTest tests[1 + N_STARTTLS + 2 * N_CERT];
 	size_t n = 0;
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(oracle_finds_secret);
 	for (size_t i = 0; i < N_STARTTLS; i++)
 		tests[n++] = (struct CMUnitTest){
 			starttls_cases[i].name, starttls_case, NULL, NULL,

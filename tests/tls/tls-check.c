@@ -45,7 +45,7 @@ int tls_check_connect(const struct tls_account *acct,
 	return r;
 }
 
-static char *b64(const void *data, size_t len)
+char *tls_check_b64(const void *data, size_t len)
 {
 	gnutls_datum_t in = {(unsigned char *)(uintptr_t)data, (unsigned)len};
 	gnutls_datum_t out = {NULL, 0};
@@ -59,7 +59,7 @@ static char *b64(const void *data, size_t len)
 char *tls_check_plain_b64(void)
 {
 	static const char plain[] = "\0" TLS_CHECK_USER "\0" TLS_CHECK_SECRET;
-	return b64(plain, sizeof(plain) - 1);
+	return tls_check_b64(plain, sizeof(plain) - 1);
 }
 
 static bool contains(const void *data, size_t len, const char *needle)
@@ -75,7 +75,7 @@ static char *b64_core(size_t s)
 	size_t n = strlen(TLS_CHECK_SECRET), total = s + n;
 	char *in = xcalloc(1, total);
 	memcpy(in + s, TLS_CHECK_SECRET, n);
-	char *enc = b64(in, total);
+	char *enc = tls_check_b64(in, total);
 	free(in);
 	size_t first = (s + 2) / 3; /* first group wholly inside */
 	size_t last = total / 3;    /* groups before this are whole */

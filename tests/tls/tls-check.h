@@ -38,6 +38,9 @@ int tls_check_connect(const struct tls_account *acct,
 /* How many of the secret's forms occur in data (0: none). */
 unsigned tls_check_secret_seen(const void *data, size_t len);
 
+/* base64 of len bytes of data (for the oracle's own test). */
+char *tls_check_b64(const void *data, size_t len);
+
 /* base64 of "\0alice\0<secret>": the AUTHENTICATE PLAIN response. */
 char *tls_check_plain_b64(void);
 
