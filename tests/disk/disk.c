@@ -487,19 +487,39 @@ bool disk_compare(struct world *w, const struct disk_expect *x, struct disk_tall
 	return same;
 }
 
-void disk_tally_print(const struct disk_tally *t)
+void disk_tally_print(const char *label, const struct disk_tally *t)
 {
-	printf("figures: diskfault cases=%u enospc=%u eio=%u partial-files=%u "
+	printf("figures: %s cases=%u enospc=%u eio=%u partial-files=%u "
 	       "quick_check-failures=%u lost=%u duplicated=%u converged=%u "
 	       "absorbed=%u state-ahead=%u bad-exits=%u\n",
-	       t->cases, t->enospc, t->eio, t->partial_files, t->quick_check_failures,
+	       label, t->cases, t->enospc, t->eio, t->partial_files, t->quick_check_failures,
 	       t->lost, t->duplicated, t->converged, t->absorbed, t->state_ahead,
 	       t->bad_exits);
 	fflush(stdout);
 }
 
+void disk_check(struct disk_tally *t, const char *db, struct world *w,
+		const struct disk_expect *x, const char *what)
+{
+	unsigned partial = disk_partial_files(w->root);
+	bool qc = disk_quick_check(db);
+	unsigned ahead = disk_state_ahead(db, w->root, x);
+	if (partial || !qc || ahead)
+		print_message("%s: %u partial files, quick_check %s, %u state rows ahead\n",
+			      what, partial, qc ? "ok" : "FAILED", ahead);
+	t->partial_files += partial;
+	t->quick_check_failures += !qc;
+	t->state_ahead += ahead;
+}
+
+int disk_setup(void **state)
+{
+	return world_setup(state, NULL);
+}
+
 void disk_tally_assert(const struct disk_tally *t)
 {
+	assert_true(t->cases > 0);
 	assert_int_equal(t->partial_files, 0);
 	assert_int_equal(t->quick_check_failures, 0);
 	assert_int_equal(t->state_ahead, 0);

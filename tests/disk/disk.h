@@ -105,9 +105,19 @@ bool disk_compare(struct world *w, const struct disk_expect *x, struct disk_tall
 /* Runs a sync in this process; true when it changed nothing anywhere. */
 bool disk_quiet(struct world *w);
 
-/* The one greppable line the test prints. */
-void disk_tally_print(const struct disk_tally *t);
-/* Fails the test unless every bad count is 0. */
+/* The three checks above for w's root and the state db; what they find
+ * goes into t and, when anything, to the test's output under what. */
+void disk_check(struct disk_tally *t, const char *db, struct world *w,
+		const struct disk_expect *x, const char *what);
+
+/* cmocka group setup: a harness Dovecot (world_setup); the teardown is
+ * world_teardown. */
+int disk_setup(void **state);
+
+/* The one greppable line the test prints: "figures: LABEL cases=...". */
+void disk_tally_print(const char *label, const struct disk_tally *t);
+/* Fails the test unless every bad count is 0, something was tried, and
+ * every case converged. */
 void disk_tally_assert(const struct disk_tally *t);
 
 #endif
