@@ -363,6 +363,15 @@ static int on_tagged(struct imap_client *c, const struct imap_response *r,
 				 "IMAP server answered a command never sent "
 				 "(tag %s)",
 				 r->tag);
+	/* A server may refuse a command before its literal (NO or BAD
+	 * instead of "+"), but it cannot have carried out what it has not
+	 * received: an OK then is a lie (an APPEND taken as stored would
+	 * put a UID in the state for a message the server never got). */
+	if (c->writing == cmd && r->status == IMAP_STATUS_OK)
+		return error_set(err, ERR_ACCOUNT,
+				 "IMAP server answered OK to a command it has "
+				 "not received in full (tag %s)",
+				 r->tag);
 	if (prev)
 		prev->next = cmd->next;
 	else
