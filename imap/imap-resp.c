@@ -611,7 +611,9 @@ static int interpret_untagged(struct imap_arena *a, struct imap_response *r,
 	}
 	if (imap_arg_number(w, UINT32_MAX, &n))
 		return interpret_numbered(a, r, n, err);
-	if (w->type != IMAP_ARG_ATOM)
+	/* A number past 2^32-1 ("* 4294967296 EXISTS") is not some other
+	 * response to pass over: the count it carries would be lost. */
+	if (w->type != IMAP_ARG_ATOM || strspn(w->str, "0123456789") == w->len)
 		return bad(err, "untagged response");
 	const char *name = w->str;
 	if (strcasecmp(name, "CAPABILITY") == 0) {
