@@ -415,15 +415,33 @@ static int server_moves(struct engine *e, struct move *mv, size_t n, struct erro
 			r = imap_uid_expunge(e->imap, set, err);
 		}
 	}
+	/* COPYUID is believed only when it can be true: the destination's
+	 * UIDVALIDITY, as many UIDs as were moved (a set of 2^32 would
+	 * also keep the loop below busy for hours), and new UIDs at or
+	 * above the destination's UIDNEXT.  Else it is ignored, as if the
+	 * server had sent none. */
 	struct imap_uid_set src = {0}, dst = {0};
-	if (r == 0 && copy.uids && copy.src_uids &&
-	    imap_uid_set_parse(copy.src_uids, &src) == 0 &&
-	    imap_uid_set_parse(copy.uids, &dst) == 0 &&
-	    imap_uid_set_count(&src) == imap_uid_set_count(&dst)) {
+	bool trusted = r == 0 && copy.uids && copy.src_uids &&
+		       (!to->mb.uidvalidity || copy.uidvalidity == to->mb.uidvalidity) &&
+		       imap_uid_set_parse(copy.src_uids, &src) == 0 &&
+		       imap_uid_set_parse(copy.uids, &dst) == 0 &&
+		       imap_uid_set_count(&src) == n && imap_uid_set_count(&dst) == n;
+	for (size_t i = 0; trusted && i < n; i++)
+		for (uint64_t k = 0; k < n; k++)
+			if (imap_uid_set_nth(&src, k) == uids[i])
+				mv[i].to_uid = imap_uid_set_nth(&dst, k);
+	for (size_t i = 0; trusted && i < n; i++)
+		trusted = mv[i].to_uid >= to->mb.uidnext;
+	if (r == 0 && copy.uids && !trusted) {
 		for (size_t i = 0; i < n; i++)
-			for (uint64_t k = 0; k < imap_uid_set_count(&src); k++)
-				if (imap_uid_set_nth(&src, k) == uids[i])
-					mv[i].to_uid = imap_uid_set_nth(&dst, k);
+			mv[i].to_uid = 0;
+		char *text = xasprintf("UID MOVE to %s: COPYUID %u %.40s %.40s does not fit "
+				       "(UIDVALIDITY %u, %zu UIDs from %u); ignored, the "
+				       "next run finds the moved messages again",
+				       to->remote, copy.uidvalidity, copy.src_uids, copy.uids,
+				       to->mb.uidvalidity, n, to->mb.uidnext);
+		sync_emit(e, SYNC_EV_FOLDER_FAILED, to->remote, text, NULL);
+		free(text);
 	}
 	/* Without COPYUID the new UIDs are not known: the state keeps the
 	 * rows as they were, and the next run re-keys them by matching
