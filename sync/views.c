@@ -295,7 +295,12 @@ static int server_view(struct folder_run *f, struct error *err)
 	struct engine *e = f->e;
 	const struct imap_mailbox *mb = &f->mb;
 	f->view_modseq = mb->highestmodseq;
-	bool known = f->sf.uidvalidity != 0 && f->sf.uidvalidity == mb->uidvalidity;
+	/* A HIGHESTMODSEQ below the one remembered breaks RFC 7162's promise
+	 * that mod-sequences only grow: "changed since" then means nothing
+	 * (a new message may carry a MODSEQ below the old mark and never be
+	 * reported), so only a full view can be trusted. */
+	bool known = f->sf.uidvalidity != 0 && f->sf.uidvalidity == mb->uidvalidity &&
+		     mb->highestmodseq >= f->sf.highestmodseq;
 	/* With OBJECTID (RFC 8474) each message has an EMAILID that moves
 	 * keep: the surest way to recognise a moved message. */
 	const char *items = imap_has_cap(e->imap, "OBJECTID")
