@@ -587,6 +587,12 @@ static int upload_one(struct folder_run *f, const struct plan_action *a,
 		sync_step(e, "append");
 		r = imap_append(e->imap, &ap, f->mb.uidvalidity, &uid, err);
 		free(fl);
+		/* A new message's UID is at least the UIDNEXT the SELECT gave;
+		 * a lower one belongs to another message of the state. */
+		if (r == 0 && uid && uid < f->mb.uidnext)
+			r = error_set(err, ERR_FOLDER, "APPEND to %s: APPENDUID names UID %u, "
+				      "below UIDNEXT %u (another message's)", f->remote, uid,
+				      f->mb.uidnext);
 	}
 	if (r == 0 && uid == 0) {
 		/* No APPENDUID (no UIDPLUS): look it up as a replay would. */
