@@ -82,6 +82,43 @@ static bool has_intents(const struct engine *e, const char *remote)
 	return false;
 }
 
+/*
+ * Whether the folder's files are exactly what the state remembers (same
+ * unique parts, same flags, no odd names): 1 yes, 0 no.  When they are
+ * and the listing's stamp may be trusted, the stamp is remembered, so
+ * that the next run is settled by the stamp alone.  This is what makes
+ * the run after one that changed the folder (its own renames and
+ * downloads move the directory times) cheap: a readdir, not a SELECT.
+ */
+static int files_as_remembered(struct engine *e, const struct pair *p,
+			       const char *path, struct error *err)
+{
+	struct maildir_scan scan = {0};
+	struct state_msgs msgs = {0};
+	int r = maildir_scan(path, &scan, err);
+	if (r == 0)
+		r = state_msg_load(e->st, p->sf->id, &msgs, err);
+	size_t with_file = 0;
+	bool same = r == 0 && scan.n_skipped == 0;
+	for (size_t i = 0; same && i < msgs.n; i++) {
+		const struct state_msg *s = &msgs.msgs[i];
+		if (!s->local)
+			continue;
+		with_file++;
+		const struct maildir_entry *me = maildir_scan_find(&scan, s->local);
+		same = me && me->flags == s->local_flags;
+	}
+	same = same && with_file == scan.n;
+	if (same && (scan.stamp.new_ns || scan.stamp.cur_ns)) {
+		struct state_folder sf = *p->sf;
+		sf.stamp = scan.stamp;
+		r = state_folder_update(e->st, &sf, err);
+	}
+	state_msgs_release(&msgs);
+	maildir_scan_release(&scan);
+	return r < 0 ? r : same;
+}
+
 int sync_pair_unchanged(struct engine *e, const struct pair *p, struct error *err)
 {
 	const struct imap_folder *rf = p->rf;
@@ -91,19 +128,21 @@ int sync_pair_unchanged(struct engine *e, const struct pair *p, struct error *er
 	if (!rf || !p->lf || !sf || e->o->dry_run || (rf->counts.have & need) != need ||
 	    !e->condstore || !sf->highestmodseq || sf->uidvalidity != rf->counts.uidvalidity ||
 	    sf->uidnext != rf->counts.uidnext || sf->highestmodseq != rf->counts.highestmodseq ||
-	    has_intents(e, p->name) || (!sf->stamp.new_ns && !sf->stamp.cur_ns))
+	    has_intents(e, p->name))
 		return 0;
-	char *path = maildir_folder_path(&e->tree, p->lf->rel);
-	int u = maildir_unchanged(path, &sf->stamp, err);
-	free(path);
-	if (u != 1)
-		return u;
 	size_t on_server = 0;
 	int r = state_msg_count(e->st, sf->id, &on_server, err);
 	if (r < 0)
 		return r;
 	/* Messages max_size or max_age leave out are on the server only. */
-	return on_server + sf->skipped == rf->counts.messages;
+	if (on_server + sf->skipped != rf->counts.messages)
+		return 0;
+	char *path = maildir_folder_path(&e->tree, p->lf->rel);
+	int u = maildir_unchanged(path, &sf->stamp, err);
+	if (u == 0)
+		u = files_as_remembered(e, p, path, err);
+	free(path);
+	return u;
 }
 
 int sync_select(struct engine *e, const char *wire, struct imap_select_opts *so,
@@ -189,10 +228,14 @@ int sync_folder_prepare(struct engine *e, const char *remote,
 	}
 	if (r == 0 && !f->pstate)
 		r = sync_state_view(f, err);
-	if (r == 0 && (present & ON_SERVER))
-		r = sync_server_view(f, err);
 	if (r == 0 && (present & ON_DISK))
 		r = sync_local_view(f, err);
+	/* The Message-IDs of new server messages are for matching moves
+	 * and adopting files; a first sync into an empty folder has
+	 * neither, and takes them from the bodies it downloads instead of
+	 * having the server read every message twice. */
+	if (r == 0 && (present & ON_SERVER))
+		r = sync_server_view(f, !e->no_history || f->n_local > 0, err);
 	if (r == 0 && present == (ON_SERVER | ON_DISK))
 		r = sync_adopt(f, err);
 	if (r < 0)

@@ -356,7 +356,26 @@ struct download {
 	char *unique;
 	int64_t intent;
 	bool complete;
+	/* The header as it arrives, when the view has no Message-ID for
+	 * the message (a first sync does not fetch them separately). */
+	struct buf head;
+	bool head_done;
 };
+
+/* As much of a header as sync_msgid_from_fd would read. */
+#define DOWNLOAD_HEAD_MAX 65536
+
+static void keep_head(struct download *d, const char *data, size_t len)
+{
+	if (d->head_done)
+		return;
+	size_t room = DOWNLOAD_HEAD_MAX - d->head.len;
+	buf_add(&d->head, data, len < room ? len : room);
+	/* The header ends at the first empty line. */
+	d->head_done = d->head.len == DOWNLOAD_HEAD_MAX ||
+		       memmem(d->head.data, d->head.len, "\n\r\n", 3) ||
+		       memmem(d->head.data, d->head.len, "\n\n", 2);
+}
 
 /* One UID FETCH for a whole batch; bodies are told apart by the UID the
  * server sends before each body (servers may run pipelined FETCHes at
@@ -395,6 +414,8 @@ static int on_body(void *ctx, const struct imap_body_chunk *ch, struct error *er
 		return error_set(err, ERR_FOLDER, "%s: body data out of order", b->f->remote);
 	if (maildir_batch_write(b->mb, ch->data, ch->len, err) < 0)
 		return -ERR_FOLDER;
+	if (!msgid_of(b->f, b->open->a->uid))
+		keep_head(b->open, ch->data, ch->len);
 	b->f->counts.bytes_down += ch->len;
 	if (ch->offset + ch->len == ch->size) {
 		if (maildir_batch_finish(b->mb, err) < 0)
@@ -464,16 +485,20 @@ static int download_batch(struct folder_run *f, struct maildir_batch *mb,
 		 * confirmed with nothing learnt. */
 		if (dl[i].complete) {
 			const struct plan_action *a = dl[i].a;
+			const char *known = msgid_of(f, a->uid);
+			char *from_head = known || !dl[i].head.len ? NULL
+				: sync_msgid_from_header(dl[i].head.data, dl[i].head.len);
 			struct state_msg m = {
 				.folder_id = f->sf.id, .uid = a->uid, .local = dl[i].unique,
 				.flags = a->rflags, .local_flags = a->lflags,
 				.size = a->size, .internal_date = a->date,
 				.keywords = (char *)(uintptr_t)keywords_of(f, a->uid),
-				.message_id = (char *)(uintptr_t)msgid_of(f, a->uid),
+				.message_id = (char *)(uintptr_t)(known ? known : from_head),
 				.emailid = (char *)(uintptr_t)emailid_of(f, a->uid),
 			};
 			int64_t id;
 			r = state_msg_insert(e->st, &m, &id, err);
+			free(from_head);
 			f->counts.downloaded++;
 		}
 		if (r == 0)
@@ -481,6 +506,14 @@ static int download_batch(struct folder_run *f, struct maildir_batch *mb,
 	}
 	r = finish(f, r, "download-state", err);
 	return r;
+}
+
+static void downloads_release(struct download *dl, size_t n)
+{
+	for (size_t k = 0; k < n; k++) {
+		free(dl[k].unique);
+		buf_release(&dl[k].head);
+	}
 }
 
 static int exec_downloads(struct folder_run *f, const struct plan *p,
@@ -498,21 +531,20 @@ static int exec_downloads(struct folder_run *f, const struct plan *p,
 			if (!batch)
 				batch = maildir_batch_new(f->path);
 			dl[n++] = (struct download){.a = &p->actions[i],
-						    .unique = maildir_unique_new()};
+						    .unique = maildir_unique_new(),
+						    .head = BUF_INIT(DOWNLOAD_HEAD_MAX)};
 		}
 		if (n == DOWNLOAD_BATCH || (last && n > 0)) {
 			r = download_batch(f, batch, dl, n, err);
 			if (r == 0)
 				sync_emit(f->e, SYNC_EV_PROGRESS, f->remote, NULL, &f->counts);
-			for (size_t k = 0; k < n; k++)
-				free(dl[k].unique);
+			downloads_release(dl, n);
 			maildir_batch_free(batch);
 			batch = NULL;
 			n = 0;
 		}
 	}
-	for (size_t k = 0; k < n; k++)
-		free(dl[k].unique);
+	downloads_release(dl, n);
 	maildir_batch_free(batch);
 	return r;
 }

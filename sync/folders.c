@@ -74,6 +74,7 @@ int sync_list_folders(struct engine *e, struct folder_lists *l, struct error *er
 		r = state_folder_list(e->st, &l->sfs, &l->n_sf, err);
 	if (r < 0)
 		return r;
+	e->no_history = l->n_sf == 0;
 	for (size_t i = 0; i < l->n_rf; i++)
 		if (!l->rfs[i].noselect && selected(e, l->rfs[i].name))
 			pair_get(l, l->rfs[i].name)->rf = &l->rfs[i];

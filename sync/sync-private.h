@@ -33,6 +33,9 @@ struct engine {
 	struct state_intent *intents; /* pending when the run started */
 	size_t n_intents;
 	int64_t now;
+	/* The state held no folder when the run began (a first sync):
+	 * nothing to match moves against. */
+	bool no_history;
 };
 
 enum side_presence {
@@ -111,7 +114,8 @@ int sync_state_view(struct folder_run *f, struct error *err);
 /* Before SELECT: sets its options (CONDSTORE; QRESYNC with what the
  * state knows, the changes then coming with the SELECT). */
 void sync_server_view_prepare(struct folder_run *f, struct imap_select_opts *so);
-int sync_server_view(struct folder_run *f, struct error *err);
+/* msgids: also fetch the Message-IDs of messages new to the state. */
+int sync_server_view(struct folder_run *f, bool msgids, struct error *err);
 int sync_local_view(struct folder_run *f, struct error *err);
 void sync_views_release(struct folder_run *f);
 

@@ -362,10 +362,10 @@ static int server_view(struct folder_run *f, struct error *err)
 	return 0;
 }
 
-int sync_server_view(struct folder_run *f, struct error *err)
+int sync_server_view(struct folder_run *f, bool msgids, struct error *err)
 {
 	int r = server_view(f, err);
-	if (r == 0)
+	if (r == 0 && msgids)
 		r = fetch_new_msgids(f, err);
 	return r;
 }
