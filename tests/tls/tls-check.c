@@ -1,15 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 #include "tls-check.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <gnutls/gnutls.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "account.h"
 #include "config.h"
 
-int tls_check_connect(const struct tls_account *acct,
-		      struct imap_client **c_r, struct error *err)
+/* The account as a config file says it. */
+static char *account_yaml(const struct tls_account *acct)
 {
 	struct buf y = BUF_INIT(BUF_UNLIMITED);
 	buf_addf(&y, "accounts:\n  t:\n    remote:\n      host: %s\n"
@@ -23,12 +28,19 @@ int tls_check_connect(const struct tls_account *acct,
 		     "      timeout: 3s\n"
 		     "    local: {path: /nonexistent/tidemail-tls-test}\n",
 		 TLS_CHECK_USER, TLS_CHECK_SECRET);
+	return buf_detach(&y, NULL);
+}
+
+int tls_check_connect(const struct tls_account *acct,
+		      struct imap_client **c_r, struct error *err)
+{
+	char *yaml = account_yaml(acct);
 	struct config cfg;
 	struct config_env env = {"/nonexistent/home", NULL, NULL};
 	*c_r = NULL;
-	int r = config_load_string(&cfg, "tls-test.yaml", y.data, y.len, &env,
-				   err);
-	buf_release(&y);
+	int r = config_load_string(&cfg, "tls-test.yaml", yaml, strlen(yaml),
+				   &env, err);
+	free(yaml);
 	if (r < 0)
 		return error_prefix(err, "test config");
 	const struct config_account *a = config_find_account(&cfg, "t");
@@ -115,4 +127,53 @@ char *tls_check_expand(const char *text, unsigned port)
 	}
 	free(plain);
 	return buf_detach(&b, NULL);
+}
+
+int tls_check_run(const char *exe, const char *dir,
+		  const struct tls_account *acct, int *status_r,
+		  char **stderr_r, struct error *err)
+{
+	char *cfg = xasprintf("%s/tidemail-%u.yaml", dir, acct->port);
+	char *yaml = account_yaml(acct);
+	/* 0600: the loader refuses a password others can read. */
+	int fd = open(cfg, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	bool ok = fd >= 0 && write(fd, yaml, strlen(yaml)) == (ssize_t)strlen(yaml);
+	if (fd >= 0)
+		close(fd);
+	free(yaml);
+	int pipefd[2];
+	if (!ok || pipe2(pipefd, O_CLOEXEC) < 0) {
+		int e = errno;
+		free(cfg);
+		return error_errno(err, ERR_ACCOUNT, e, "test config");
+	}
+	pid_t pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+		dup2(null, 1);
+		dup2(pipefd[1], 2);
+		setenv("HOME", dir, 1);
+		unsetenv("XDG_CONFIG_HOME");
+		unsetenv("XDG_STATE_HOME");
+		execl(exe, exe, "-c", cfg, "check", "t", (char *)NULL);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	free(cfg);
+	struct buf out = BUF_INIT(BUF_UNLIMITED);
+	char tmp[4096];
+	ssize_t n;
+	while ((n = read(pipefd[0], tmp, sizeof(tmp))) > 0
+	       || (n < 0 && errno == EINTR))
+		if (n > 0)
+			buf_add(&out, tmp, (size_t)n);
+	close(pipefd[0]);
+	int status = 0;
+	if (pid < 0 || waitpid(pid, &status, 0) < 0) {
+		buf_release(&out);
+		return error_errno(err, ERR_ACCOUNT, errno, "running %s", exe);
+	}
+	*status_r = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	*stderr_r = buf_detach(&out, NULL);
+	return 0;
 }

@@ -35,6 +35,13 @@ struct tls_account {
 int tls_check_connect(const struct tls_account *acct,
 		      struct imap_client **c_r, struct error *err);
 
+/* Runs "exe -c CONFIG check t" with the account written to a file in
+ * dir (HOME is dir too): its exit status and everything it wrote on
+ * stderr. */
+int tls_check_run(const char *exe, const char *dir,
+		  const struct tls_account *acct, int *status_r,
+		  char **stderr_r, struct error *err);
+
 /* How many of the secret's forms occur in data (0: none). */
 unsigned tls_check_secret_seen(const void *data, size_t len);
 
