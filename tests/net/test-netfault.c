@@ -1,0 +1,471 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Network faults (issue 9, point 3): tidemail reaches the harness Dovecot
+ * through faultproxy, which cuts, stalls or truncates one connection: after
+ * the k-th server line, at a random offset inside a server literal (a
+ * message body being downloaded), at a random offset of what the client
+ * sends (an upload being written), and on implicit TLS at a random byte
+ * of the encrypted stream either way.
+ *
+ * Each case is a fresh folder with work in both directions (netcase.h),
+ * one run of the real binary through the proxy, then the checks:
+ *
+ *   - it exits 1 or 3 (SPEC.md section 1), or 0 only if it had in fact
+ *     finished (the next run then has nothing to do);
+ *   - it ends by itself, and a stalled one within the configured timeout
+ *     (2 s) plus a margin;
+ *   - no file in new/ or cur/ and no message on the server is a partial
+ *     copy;
+ *   - no state row claims a local file or a UID that is not there;
+ *   - a run without faults then ends in the expected result on both sides
+ *     (nothing lost, nothing duplicated) and the run after it is quiet.
+ *
+ *   test-netfault TIDEMAIL [extended]
+ *
+ * The faults are drawn from a seed (TIDEMAIL_SEED, else the time), printed
+ * first; a failure names the seed and the case.  Cases that once failed
+ * are kept in `regressions` and run every time.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "faultproxy.h"
+#include "netcase.h"
+#include "world.h"
+
+/* The configured timeout, and what a stalled run may take beyond it
+ * (start, login, writing the error; more under the sanitizers). */
+#define TIMEOUT_S 2
+#define MARGIN_PLAIN_S 2.0
+#define MARGIN_SANITIZED_S 4.0
+
+struct nf_case {
+	bool tls;
+	/* 1: one folder on one connection; 2: two folders synced in
+	 * parallel on two connections (`connections: 2`). */
+	unsigned folders;
+	struct fproxy_fault f;
+};
+
+/* Faults that once failed, or that pin an edge: run first, every time. */
+static const struct nf_case regressions[] = {
+	/* Before the greeting, after it, and a greeting that never comes. */
+	{false, 1, {FPROXY_CLOSE, FPROXY_DOWN_BYTE, 0, 0, 0}},
+	{false, 1, {FPROXY_CLOSE, FPROXY_AFTER_LINE, 0, 1, 0}},
+	{false, 1, {FPROXY_STALL, FPROXY_DOWN_BYTE, 0, 0, 0}},
+	/* TLS: nothing, a handshake cut short, one that stalls half way,
+	 * a client hello that never arrives. */
+	{true, 1, {FPROXY_CLOSE, FPROXY_DOWN_BYTE, 0, 0, 0}},
+	{true, 1, {FPROXY_CLOSE, FPROXY_DOWN_BYTE, 0, 100, 0}},
+	{true, 1, {FPROXY_STALL, FPROXY_DOWN_BYTE, 0, 100, 0}},
+	{true, 1, {FPROXY_STALL, FPROXY_UP_BYTE, 0, 0, 0}},
+	/* Two connections: the second one's greeting never comes, the first
+	 * one stalls while the second works, the first one is cut. */
+	{false, 2, {FPROXY_STALL, FPROXY_DOWN_BYTE, 1, 0, 0}},
+	{false, 2, {FPROXY_STALL, FPROXY_AFTER_LINE, 0, 20, 0}},
+	{true, 2, {FPROXY_CLOSE, FPROXY_DOWN_BYTE, 0, 20000, 0}},
+};
+
+struct transport {
+	bool tls;
+	struct fproxy *proxy;
+	struct fproxy_stats cal; /* of connection 0 in a run without faults */
+	unsigned cal_conns;
+};
+
+static struct {
+	const char *bin;
+	bool extended;
+	bool sanitized;
+	uint64_t seed, rng;
+	unsigned next_folder;
+	/* figures */
+	size_t cases, plain, tls, fired, partial, lost, duplicated, converged;
+	size_t stalls, stalls_ok, bad_state, exit0, exit1, exit3;
+	double max_stall;
+} g;
+
+static uint64_t next_rand(void)
+{
+	uint64_t z = (g.rng += 0x9e3779b97f4a7c15u); /* splitmix64 */
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+	return z ^ (z >> 31);
+}
+
+/* Uniform in [lo, hi] (hi >= lo). */
+static uint64_t pick(uint64_t lo, uint64_t hi)
+{
+	return lo + next_rand() % (hi - lo + 1);
+}
+
+static char *describe(const struct nf_case *c)
+{
+	static const char *const actions[] = {"pass", "close", "stall"};
+	const struct fproxy_fault *f = &c->f;
+	const char *t = c->tls ? (c->folders > 1 ? "tls 2 folders" : "tls")
+			       : (c->folders > 1 ? "plain 2 folders" : "plain");
+	switch (f->where) {
+	case FPROXY_AFTER_LINE:
+		return xasprintf("%s %s conn %u after server line %" PRIu64, t,
+				 actions[f->action], f->conn, f->n);
+	case FPROXY_IN_LITERAL:
+		return xasprintf("%s %s conn %u in server literal %" PRIu64 " at byte %" PRIu64,
+				 t, actions[f->action], f->conn, f->n, f->offset);
+	case FPROXY_DOWN_BYTE:
+		return xasprintf("%s %s conn %u at server byte %" PRIu64, t,
+				 actions[f->action], f->conn, f->n);
+	case FPROXY_UP_BYTE:
+		break;
+	}
+	return xasprintf("%s %s conn %u at client byte %" PRIu64, t, actions[f->action],
+			 f->conn, f->n);
+}
+
+static void case_fail(const char *what, const char *fmt, ...) UTIL_PRINTF(2, 3);
+static void case_fail(const char *what, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	printf("netfault FAILED: seed %" PRIu64 " (TIDEMAIL_SEED=%" PRIu64
+	       " to replay), case %s: %s\n", g.seed, g.seed, what, msg);
+	fflush(stdout);
+	fail_msg("seed %" PRIu64 ", %s: %s", g.seed, what, msg);
+}
+
+static bool counts_zero(const struct sync_counts *c)
+{
+	return !(c->downloaded || c->uploaded || c->local_flags || c->remote_flags ||
+		 c->deleted_local || c->deleted_remote || c->folders_created ||
+		 c->folders_deleted || c->folders_renamed || c->moved_local ||
+		 c->moved_remote);
+}
+
+/* A run straight to Dovecot, in this process; whether it changed nothing. */
+static bool sync_clean(struct world *w, const char *what)
+{
+	int r = world_sync(w, NULL);
+	if (r != 0 || w->rep.folders_failed || w->rep.folders_refused)
+		case_fail(what, "the run without faults failed: %d %s", r,
+			  w->err.msg ? w->err.msg : "");
+	return counts_zero(&w->rep.counts);
+}
+
+/* After the run without faults, in the folder w is on. */
+static void check_sides(struct world *w, const char *what, const char *folder)
+{
+	char *sv = server_view(w), *lv = local_view(w);
+	size_t lost_s, dup_s, lost_l, dup_l;
+	netcase_count(NETCASE_FINAL, sv, &lost_s, &dup_s);
+	netcase_count(NETCASE_FINAL, lv, &lost_l, &dup_l);
+	g.lost += lost_s + lost_l;
+	g.duplicated += dup_s + dup_l;
+	if (strcmp(sv, NETCASE_FINAL) || strcmp(lv, NETCASE_FINAL))
+		case_fail(what, "%s: server \"%s\", Maildir \"%s\", want \"%s\"", folder, sv,
+			  lv, NETCASE_FINAL);
+	free(sv);
+	free(lv);
+}
+
+static char *read_log(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	struct buf b = BUF_INIT(4096);
+	char chunk[512];
+	size_t n;
+	while (f && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		buf_add(&b, chunk, n);
+	if (f)
+		fclose(f);
+	return buf_detach(&b, NULL);
+}
+
+/* The folders of a case: "nfN" alone, or "nfN-a" and "nfN-b" under the
+ * glob "nfN-*"; w is left on the first. */
+static struct world *case_world(struct harness *h, const struct nf_case *c,
+				char ***names_r)
+{
+	unsigned id = g.next_folder++;
+	char **names = xcalloc(c->folders + 1, sizeof(*names));
+	if (c->folders == 1)
+		names[0] = xasprintf("nf%u", id);
+	for (unsigned i = 0; c->folders > 1 && i < c->folders; i++)
+		names[i] = xasprintf("nf%u-%c", id, 'a' + i);
+	char *glob = c->folders > 1 ? xasprintf("nf%u-*", id) : xstrdup(names[0]);
+	struct world *w = world_new(h, glob, NULL);
+	free(glob);
+	for (unsigned i = 0; c->folders > 1 && i < c->folders; i++) {
+		world_use(w, names[i], true);
+		netcase_base(w);
+	}
+	if (c->folders > 1) {
+		world_sync_ok(w);
+		for (unsigned i = 0; i < c->folders; i++) {
+			world_use(w, names[i], false);
+			netcase_changes(w);
+		}
+	} else {
+		netcase_prepare(w);
+	}
+	*names_r = names;
+	return w;
+}
+
+static void case_world_free(struct world *w, char **names)
+{
+	for (size_t i = 0; names[i]; i++) {
+		world_use(w, names[i], false);
+		/* world_free() removes the folder it is on. */
+		if (names[i + 1]) {
+			struct error err = ERROR_INIT;
+			harness_mailbox_delete(w->h, NULL, names[i], &err);
+			error_clear(&err);
+		}
+		free(names[i]);
+	}
+	free(names);
+	world_free(w);
+}
+
+/* The checks right after the interrupted run, in every folder. */
+static void check_after_fault(struct world *w, char **names, const char *what)
+{
+	struct buf why = BUF_INIT(BUF_UNLIMITED);
+	for (size_t i = 0; names[i]; i++) {
+		world_use(w, names[i], false);
+		size_t partial = netcase_bad_copies(w, &why);
+		g.partial += partial;
+		if (partial)
+			case_fail(what, "partial copies after the fault in %s:%s", names[i],
+				  why.data);
+		size_t bad = netcase_bad_state(w, &why);
+		g.bad_state += bad;
+		if (bad)
+			case_fail(what, "state ahead of what is durable in %s:%s", names[i],
+				  why.data);
+	}
+	buf_release(&why);
+}
+
+/* One case; a PASS fault is the calibration run of the transport. */
+static void run_case(struct harness *h, struct transport *t, const struct nf_case *c)
+{
+	char *what = describe(c);
+	printf("case %zu: %s\n", g.cases, what);
+	fflush(stdout);
+	char **names;
+	struct world *w = case_world(h, c, &names);
+	char *cfg = netcase_config(w, fproxy_port(t->proxy), c->tls, TIMEOUT_S, c->folders);
+	char *log = xasprintf("%s/run.log", w->dir);
+	double margin = g.sanitized ? MARGIN_SANITIZED_S : MARGIN_PLAIN_S;
+	int limit_ms = (int)((TIMEOUT_S + margin + 2) * 1000);
+
+	fproxy_arm(t->proxy, &c->f);
+	int status;
+	double secs;
+	bool hung;
+	netcase_run(g.bin, cfg, log, limit_ms, &status, &secs, &hung);
+	bool fired = fproxy_fired(t->proxy);
+	char *err_text = read_log(log);
+	printf("  exit %d after %.2f s, fault %s\n", status, secs,
+	       fired ? "fired" : "not reached");
+	if (c->f.action == FPROXY_PASS) {
+		t->cal_conns = fproxy_accepted(t->proxy);
+		fproxy_stats(t->proxy, 0, &t->cal);
+	}
+	/* Drop what the fault held open before anything else talks to the
+	 * server. */
+	fproxy_arm(t->proxy, &(struct fproxy_fault){FPROXY_PASS, FPROXY_DOWN_BYTE, 0, 0, 0});
+
+	if (hung)
+		case_fail(what, "the run did not end within %d ms", limit_ms);
+	if (fired && c->f.action == FPROXY_STALL) {
+		g.stalls++;
+		if (secs > g.max_stall)
+			g.max_stall = secs;
+		if (secs > TIMEOUT_S + margin)
+			case_fail(what, "a stalled run took %.2f s with timeout %d s", secs,
+				  TIMEOUT_S);
+		g.stalls_ok++;
+	}
+	if (c->f.action == FPROXY_PASS || !fired) {
+		if (status != 0)
+			case_fail(what, "a run without a fault exited %d: %s", status, err_text);
+	} else if (status != 1 && status != 3 && status != 0) {
+		case_fail(what, "exit status %d, want 1 or 3: %s", status, err_text);
+	}
+	g.fired += fired && c->f.action != FPROXY_PASS;
+	g.exit0 += status == 0 && fired;
+	g.exit1 += status == 1;
+	g.exit3 += status == 3;
+	if (status != 0 && (!*err_text || strchr(err_text, '\n') != strrchr(err_text, '\n')))
+		case_fail(what, "want one error line, got \"%s\"", err_text);
+	check_after_fault(w, names, what);
+
+	/* The next run without faults finishes the work... */
+	bool quiet = sync_clean(w, what);
+	if (status == 0 && !quiet)
+		case_fail(what, "exited 0 but the next run still had work");
+	for (size_t i = 0; names[i]; i++) {
+		world_use(w, names[i], false);
+		check_sides(w, what, names[i]);
+	}
+	/* ...and the one after it has nothing left to do (so the sides stay
+	 * as just checked). */
+	if (!sync_clean(w, what))
+		case_fail(what, "the second run without faults changed things");
+	g.converged++;
+	g.cases++;
+	g.plain += !c->tls;
+	g.tls += c->tls;
+
+	free(err_text);
+	free(log);
+	free(cfg);
+	case_world_free(w, names);
+	free(what);
+}
+
+/* A random fault of the kinds a transport can place. */
+static struct nf_case random_case(const struct transport *t, bool stall)
+{
+	struct nf_case c = {t->tls, 1, {stall ? FPROXY_STALL : FPROXY_CLOSE,
+					FPROXY_DOWN_BYTE, 0, 0, 0}};
+	const struct fproxy_stats *s = &t->cal;
+	unsigned kind = (unsigned)pick(0, 9);
+	if (t->tls) {
+		/* The encrypted stream: random bytes, mostly the server's. */
+		if (kind < 7 || stall) {
+			c.f.n = pick(0, s->bytes_down - 1);
+		} else {
+			c.f.where = FPROXY_UP_BYTE;
+			c.f.n = pick(0, s->bytes_up - 1);
+		}
+	} else if (kind < 4 && s->lines > 2) {
+		/* The last lines answer LOGOUT: cutting there loses nothing. */
+		c.f.where = FPROXY_AFTER_LINE;
+		c.f.n = pick(1, s->lines - 3);
+	} else if (kind < 8 && s->n_lit) {
+		c.f.where = FPROXY_IN_LITERAL;
+		c.f.n = pick(1, s->n_lit);
+		c.f.offset = pick(0, s->lit_sizes[c.f.n - 1] - 1);
+	} else {
+		c.f.where = FPROXY_UP_BYTE;
+		c.f.n = pick(0, s->bytes_up - 1);
+	}
+	return c;
+}
+
+/* A random fault on one of two connections syncing two folders. */
+static struct nf_case random_parallel(const struct transport *t, bool stall)
+{
+	struct nf_case c = {t->tls, 2, {stall ? FPROXY_STALL : FPROXY_CLOSE,
+					FPROXY_DOWN_BYTE, 0, 0, 0}};
+	c.f.conn = (unsigned)pick(0, 1);
+	c.f.n = pick(0, t->cal.bytes_down - 1);
+	return c;
+}
+
+static void run_transport(struct harness *h, bool tls, size_t n_close, size_t n_stall,
+			  size_t n_parallel)
+{
+	struct transport t = {.tls = tls};
+	struct error err = ERROR_INIT;
+	if (fproxy_start(tls ? h->imaps_port : h->imap_port, &t.proxy, &err) < 0)
+		fail_msg("%s", err.msg);
+	for (size_t i = 0; i < UTIL_ARRAY_LEN(regressions); i++)
+		if (regressions[i].tls == tls)
+			run_case(h, &t, &regressions[i]);
+	/* A run without faults measures the streams the faults fall in. */
+	struct nf_case cal = {tls, 1, {FPROXY_PASS, FPROXY_DOWN_BYTE, 0, 0, 0}};
+	run_case(h, &t, &cal);
+	printf("calibration %s: %u connection(s); connection 0: %" PRIu64 " lines, %zu "
+	       "literals, %" PRIu64 " bytes down, %" PRIu64 " up\n", tls ? "tls" : "plain",
+	       t.cal_conns, t.cal.lines, t.cal.n_lit, t.cal.bytes_down, t.cal.bytes_up);
+	if (t.cal.bytes_down == 0 || t.cal.bytes_up == 0)
+		fail_msg("the calibration run went nowhere");
+	for (size_t i = 0; i < n_close + n_stall; i++) {
+		struct nf_case c = random_case(&t, i >= n_close);
+		run_case(h, &t, &c);
+	}
+	for (size_t i = 0; i < n_parallel; i++) {
+		struct nf_case c = random_parallel(&t, i % 2);
+		run_case(h, &t, &c);
+	}
+	fproxy_stats_release(&t.cal);
+	fproxy_stop(t.proxy);
+}
+
+/* CI: over 30 faults within a minute (half under the sanitizers, which
+ * are 2-3 times slower); extended: several hundred. */
+static size_t scaled(size_t n, size_t extended)
+{
+	if (g.extended)
+		return extended;
+	return g.sanitized ? (n + 1) / 2 : n;
+}
+
+static void faults_plain(void **state)
+{
+	if (!harness_available())
+		skip();
+	run_transport(*state, false, scaled(14, 200), scaled(1, 10), scaled(1, 20));
+}
+
+static void faults_tls(void **state)
+{
+	if (!harness_available())
+		skip();
+	run_transport(*state, true, scaled(10, 150), scaled(1, 10), scaled(1, 20));
+}
+
+static int setup(void **state)
+{
+	return world_setup(state, NULL);
+}
+
+static int teardown(void **state)
+{
+	return world_teardown(state);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fputs("usage: test-netfault TIDEMAIL [extended]\n", stderr);
+		return 2;
+	}
+	g.bin = argv[1];
+	g.extended = argc > 2 && !strcmp(argv[2], "extended");
+	const char *san = getenv("TIDEMAIL_SANITIZED");
+	g.sanitized = san && !strcmp(san, "1");
+	const char *seed = getenv("TIDEMAIL_SEED");
+	g.seed = seed && *seed ? strtoull(seed, NULL, 10) : (uint64_t)time(NULL);
+	g.rng = g.seed;
+	printf("netfault: seed %" PRIu64 " (TIDEMAIL_SEED=%" PRIu64 " to replay)\n", g.seed,
+	       g.seed);
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(faults_plain),
+		cmocka_unit_test(faults_tls),
+	};
+	int failed = cmocka_run_group_tests(tests, setup, teardown);
+	printf("figures: netfault cases=%zu plain=%zu tls=%zu partial-files=%zu lost=%zu "
+	       "duplicated=%zu converged=%zu stalls-within-timeout=%zu fired=%zu "
+	       "exit1=%zu exit3=%zu exit0-finished=%zu bad-state=%zu max-stall=%.2fs "
+	       "timeout=%ds seed=%" PRIu64 "\n",
+	       g.cases, g.plain, g.tls, g.partial, g.lost, g.duplicated, g.converged,
+	       g.stalls_ok, g.fired, g.exit1, g.exit3, g.exit0, g.bad_state, g.max_stall,
+	       TIMEOUT_S, g.seed);
+	return failed;
+}
