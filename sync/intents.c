@@ -200,8 +200,9 @@ static int search_from(struct folder_run *f, const char *criteria, uint32_t min,
 	return r;
 }
 
+/* *expunged_r is set when the replay expunged the source message. */
 static int replay_move(struct folder_run *f, const struct state_intent *in,
-		       struct error *err)
+		       bool *expunged_r, struct error *err)
 {
 	struct engine *e = f->e;
 	uint32_t uid = (uint32_t)get_num(in->params, "uid");
@@ -246,6 +247,7 @@ static int replay_move(struct folder_run *f, const struct state_intent *in,
 		if (r == 0) {
 			char set[16];
 			snprintf(set, sizeof(set), "%u", uid);
+			*expunged_r = true;
 			r = imap_uid_expunge(e->imap, set, err);
 		}
 	}
@@ -260,6 +262,7 @@ out:
 int sync_replay_folder(struct folder_run *f, struct error *err)
 {
 	struct engine *e = f->e;
+	bool expunged = false;
 	for (size_t i = 0; i < e->n_intents; i++) {
 		const struct state_intent *in = &e->intents[i];
 		if (!in->folder || strcmp(in->folder, f->remote) != 0)
@@ -270,11 +273,27 @@ int sync_replay_folder(struct folder_run *f, struct error *err)
 		else if (!strcmp(in->kind, "append"))
 			r = replay_append(f, in, err);
 		else if (!strcmp(in->kind, "move"))
-			r = replay_move(f, in, err);
+			r = replay_move(f, in, &expunged, err);
 		if (r == 0)
 			r = state_intent_confirm(e->st, in->id, err);
 		if (r < 0)
 			return error_prefix(err, "resuming an interrupted %s", in->kind);
 	}
+	if (!expunged)
+		return 0;
+	/* The server view starts from the SELECT made before the replay
+	 * (f->mb): with CONDSTORE its unchanged HIGHESTMODSEQ would say the
+	 * folder is as the state has it, hiding the expunges above (and the
+	 * moved messages would be copied once more, then downloaded). */
+	struct imap_select_opts so = {0};
+	sync_server_view_prepare(f, &so);
+	struct imap_mailbox mb = {0};
+	int r = sync_select(e, f->wire, &so, &mb, err);
+	if (r < 0) {
+		imap_mailbox_free(&mb);
+		return r;
+	}
+	imap_mailbox_free(&f->mb);
+	f->mb = mb;
 	return 0;
 }
