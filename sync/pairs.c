@@ -171,7 +171,10 @@ static int still_unchanged(struct engine *e, const struct pair *p, const char *w
 }
 
 /* The local folder holds nothing the state does not: every file known,
- * with the flags the state has for it. */
+ * with the flags the state has for it.  Files the state knows may be
+ * missing: removed by the user, or by a run that was removing this
+ * folder and was interrupted (counting those as changes would upload
+ * the rest to a new server folder). */
 static int local_clean(struct engine *e, const char *path, const struct state_msgs *m,
 		       bool *clean_r, struct error *err)
 {
@@ -179,15 +182,14 @@ static int local_clean(struct engine *e, const char *path, const struct state_ms
 	int r = maildir_scan(path, &scan, err);
 	if (r < 0)
 		return r;
-	size_t known = 0, matched = 0;
+	size_t matched = 0;
 	for (size_t i = 0; i < m->n; i++) {
 		if (!m->msgs[i].local)
 			continue;
-		known++;
 		const struct maildir_entry *me = maildir_scan_find(&scan, m->msgs[i].local);
 		matched += me && me->flags == m->msgs[i].local_flags;
 	}
-	*clean_r = matched == known && scan.n == known && scan.n_skipped == 0;
+	*clean_r = matched == scan.n && scan.n_skipped == 0;
 	maildir_scan_release(&scan);
 	return 0;
 }
