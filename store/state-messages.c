@@ -204,16 +204,17 @@ int state_msg_count(struct state *st, int64_t folder_id, size_t *with_uid_r,
 		    struct error *err)
 {
 	sqlite3_stmt *s = state_stmt(st, STMT_MSG_COUNT,
-				     "SELECT count(uid) FROM messages WHERE folder_id = ?",
+				     "SELECT with_uid FROM folders WHERE id = ?",
 				     err);
 	if (!s)
 		return -ERR_ACCOUNT;
 	sqlite3_bind_int64(s, 1, folder_id);
 	int rc = sqlite3_step(s);
 	int r = 0;
+	*with_uid_r = 0;
 	if (rc == SQLITE_ROW)
 		*with_uid_r = (size_t)sqlite3_column_int64(s, 0);
-	else
+	else if (rc != SQLITE_DONE) /* DONE: no such folder, no rows */
 		r = state_db_error(st, "count messages", rc, ERR_ACCOUNT, err);
 	sqlite3_reset(s);
 	return r;

@@ -28,7 +28,7 @@
 #include "util.h"
 
 /* The schema version this code writes (PRAGMA user_version). */
-#define STATE_SCHEMA_VERSION 3
+#define STATE_SCHEMA_VERSION 4
 /* PRAGMA application_id of a tidemail state file: "TiMl". */
 #define STATE_APPLICATION_ID 0x54694d6c
 

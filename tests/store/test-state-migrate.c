@@ -83,6 +83,32 @@ static const struct state_migration bad_next = {
 	   "UPDATE folders SET uidvalidity = 0;"
 	   "INSERT INTO no_such_table VALUES (1);"};
 
+/* Every real migration, then next: NEXT steps. */
+static void real_then(struct state_migration *steps, struct state_migration next)
+{
+	assert_int_equal(state_migrations_count, STATE_SCHEMA_VERSION);
+	for (size_t i = 0; i < state_migrations_count; i++)
+		steps[i] = state_migrations[i];
+	steps[NEXT - 1] = next;
+}
+
+/* The real migration 4: the count of rows with a UID starts from the
+ * rows already there. */
+static void v1_folders_get_with_uid(void **state)
+{
+	struct fixture *f = *state;
+	make_v1(f->path);
+	st_exec_sql(f->path, "INSERT INTO messages (folder_id, uid, local_name)"
+		       " VALUES (1, 5, 'u5'), (1, 6, NULL), (1, NULL, 'u7')");
+	struct state *st;
+	struct error err = ERROR_INIT;
+	assert_int_equal(state_open(f->path, &st, &err), 0);
+	size_t n = 0;
+	assert_int_equal(state_msg_count(st, 1, &n, &err), 0);
+	assert_int_equal(n, 2);
+	state_close(st);
+}
+
 /* The real migration 2: each side's flags apart, the old agreed flags
  * becoming both. */
 static void v1_messages_get_local_flags(void **state)
@@ -107,21 +133,24 @@ static void v1_file_upgrades_keeping_its_rows(void **state)
 {
 	struct fixture *f = *state;
 	make_v1(f->path);
-	const struct state_migration steps[] = {state_migrations[0], state_migrations[1],
-						state_migrations[2], good_next};
+	struct state_migration steps[NEXT];
+	real_then(steps, good_next);
 	struct error err = ERROR_INIT;
-	assert_int_equal(migrate(f->path, steps, 4, &err), 0);
+	assert_int_equal(migrate(f->path, steps, NEXT, &err), 0);
 	assert_int_equal(st_query_int(f->path, "PRAGMA user_version"), NEXT);
 	assert_int_equal(st_query_int(f->path, "SELECT uidvalidity FROM folders"
 					    " WHERE note = 'migrated' AND remote = 'INBOX'"), 7);
 	/* Running it again finds nothing to do. */
-	assert_int_equal(migrate(f->path, steps, 4, &err), 0);
+	assert_int_equal(migrate(f->path, steps, NEXT, &err), 0);
 	assert_int_equal(st_query_int(f->path, "SELECT count(*) FROM folders"), 1);
 
 	/* This tidemail does not know the next version: the file is refused. */
 	struct state *st;
 	assert_int_equal(state_open(f->path, &st, &err), -ERR_ACCOUNT);
-	assert_non_null(strstr(err.msg, "schema version 4 is newer than this tidemail knows (3)"));
+	char *want = xasprintf("schema version %d is newer than this tidemail knows (%d)",
+			       NEXT, STATE_SCHEMA_VERSION);
+	assert_non_null(strstr(err.msg, want));
+	free(want);
 	error_clear(&err);
 }
 
@@ -129,11 +158,13 @@ static void failed_migration_changes_nothing(void **state)
 {
 	struct fixture *f = *state;
 	make_v1(f->path);
-	const struct state_migration steps[] = {state_migrations[0], state_migrations[1],
-						state_migrations[2], bad_next};
+	struct state_migration steps[NEXT];
+	real_then(steps, bad_next);
 	struct error err = ERROR_INIT;
-	assert_int_equal(migrate(f->path, steps, 4, &err), -ERR_ACCOUNT);
-	assert_non_null(strstr(err.msg, "migration to version 4: no such table: no_such_table"));
+	assert_int_equal(migrate(f->path, steps, NEXT, &err), -ERR_ACCOUNT);
+	char *want = xasprintf("migration to version %d: no such table: no_such_table", NEXT);
+	assert_non_null(strstr(err.msg, want));
+	free(want);
 	error_clear(&err);
 	assert_int_equal(st_query_int(f->path, "PRAGMA user_version"), 1);
 	assert_int_equal(st_query_int(f->path, "SELECT count(*) FROM sqlite_schema"
@@ -177,6 +208,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(empty_v0_file_is_adopted, setup, teardown),
+		cmocka_unit_test_setup_teardown(v1_folders_get_with_uid, setup, teardown),
 		cmocka_unit_test_setup_teardown(v1_messages_get_local_flags, setup, teardown),
 		cmocka_unit_test_setup_teardown(v1_file_upgrades_keeping_its_rows, setup, teardown),
 		cmocka_unit_test_setup_teardown(failed_migration_changes_nothing, setup, teardown),

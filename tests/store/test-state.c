@@ -232,6 +232,68 @@ static void stores_and_finds_messages(void **state)
 	assert_int_equal(st_query_int(f->path, "SELECT count(*) FROM messages"), 1);
 }
 
+static size_t with_uid(struct state *st, int64_t folder)
+{
+	struct error err = ERROR_INIT;
+	size_t n = 99;
+	assert_int_equal(state_msg_count(st, folder, &n, &err), 0);
+	return n;
+}
+
+/* The count of rows with a UID follows every insert, update (a UID
+ * learnt or lost, a move between folders) and delete. */
+static void counts_rows_with_uid(void **state)
+{
+	struct fixture *f = *state;
+	struct error err = ERROR_INIT;
+	int64_t fa, fb, id1, id2, id3;
+	assert_int_equal(state_folder_add(f->st, "A", "A", &fa, &err), 0);
+	assert_int_equal(state_folder_add(f->st, "B", "B", &fb, &err), 0);
+	assert_int_equal(with_uid(f->st, fa), 0);
+	assert_int_equal(with_uid(f->st, 12345), 0); /* no such folder */
+	struct state_msg m1 = msg(fa, 1, "u1", NULL, NULL);
+	struct state_msg m2 = msg(fa, 2, "u2", NULL, NULL);
+	struct state_msg m3 = msg(fa, 0, "u3", NULL, NULL); /* not uploaded yet */
+	assert_int_equal(state_msg_insert(f->st, &m1, &id1, &err), 0);
+	assert_int_equal(state_msg_insert(f->st, &m2, &id2, &err), 0);
+	assert_int_equal(state_msg_insert(f->st, &m3, &id3, &err), 0);
+	assert_int_equal(with_uid(f->st, fa), 2);
+
+	struct state_msg got;
+	assert_int_equal(state_msg_by_local(f->st, "u3", &got, &err), 1);
+	got.uid = 3; /* uploaded */
+	assert_int_equal(state_msg_update(f->st, &got, &err), 0);
+	state_msg_release(&got);
+	assert_int_equal(with_uid(f->st, fa), 3);
+
+	assert_int_equal(state_msg_by_local(f->st, "u1", &got, &err), 1);
+	got.folder_id = fb; /* moved */
+	got.uid = 7;
+	assert_int_equal(state_msg_update(f->st, &got, &err), 0);
+	state_msg_release(&got);
+	assert_int_equal(with_uid(f->st, fa), 2);
+	assert_int_equal(with_uid(f->st, fb), 1);
+
+	assert_int_equal(state_msg_by_local(f->st, "u2", &got, &err), 1);
+	got.uid = 0; /* gone from the server, the file kept */
+	assert_int_equal(state_msg_update(f->st, &got, &err), 0);
+	state_msg_release(&got);
+	assert_int_equal(with_uid(f->st, fa), 1);
+
+	assert_int_equal(state_msg_delete(f->st, id3, &err), 0);
+	assert_int_equal(with_uid(f->st, fa), 0);
+	/* A rolled-back insert leaves the count as it was. */
+	assert_int_equal(state_begin(f->st, &err), 0);
+	struct state_msg m4 = msg(fb, 9, "u4", NULL, NULL);
+	int64_t id4;
+	assert_int_equal(state_msg_insert(f->st, &m4, &id4, &err), 0);
+	assert_int_equal(with_uid(f->st, fb), 2);
+	state_rollback(f->st);
+	assert_int_equal(with_uid(f->st, fb), 1);
+	assert_int_equal(st_query_int(f->path, "SELECT with_uid FROM folders WHERE remote = 'B'"),
+			 1);
+}
+
 static void transactions_commit_or_roll_back(void **state)
 {
 	struct fixture *f = *state;
@@ -380,6 +442,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(creates_private_file_with_header, setup, teardown),
 		cmocka_unit_test_setup_teardown(stores_folders, setup, teardown),
 		cmocka_unit_test_setup_teardown(stores_and_finds_messages, setup, teardown),
+		cmocka_unit_test_setup_teardown(counts_rows_with_uid, setup, teardown),
 		cmocka_unit_test_setup_teardown(transactions_commit_or_roll_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(intents_record_confirm_prune, setup, teardown),
 		cmocka_unit_test_setup_teardown(interrupted_download_is_replayed, setup, teardown),
