@@ -54,12 +54,14 @@ struct outcome {
 	char *error;   /* NULL when connected */
 	unsigned seen; /* forms of the secret in clear */
 	struct buf app; /* what the client sent inside TLS */
+	char *sni;      /* the server name it sent, or NULL */
 	unsigned port;
 };
 
 static void outcome_free(struct outcome *o)
 {
 	free(o->error);
+	free(o->sni);
 	buf_release(&o->app);
 }
 
@@ -126,6 +128,7 @@ static void exchange(const struct tls_script *script, struct tls_account acct,
 	out->seen = tls_check_secret_seen(f.wire.data, f.wire.len);
 	buf_init(&out->app, BUF_UNLIMITED);
 	buf_add(&out->app, f.app.data, f.app.len);
+	out->sni = f.sni ? xstrdup(f.sni) : NULL;
 	tls_fake_release(&f);
 }
 
@@ -418,6 +421,11 @@ static void cert_case(const struct cert_case *tc, bool starttls,
 	exchange(&script, acct, binary, &o);
 	figures.cert_cases++;
 	judge(&o, want, NULL, app);
+	/* RFC 6066: the name is sent, an address never is. */
+	if (strcmp(tc->host, "localhost") == 0)
+		assert_string_equal(o.sni ? o.sni : "(none)", "localhost");
+	else
+		assert_null(o.sni);
 	free(want);
 	outcome_free(&o);
 }

@@ -146,6 +146,13 @@ static int handshake(struct conn *c)
 	do
 		r = gnutls_handshake(c->tls);
 	while (r < 0 && !gnutls_error_is_fatal(r));
+	/* The client hello has been read, whatever happened after it. */
+	char name[256];
+	size_t name_len = sizeof(name);
+	unsigned type;
+	if (gnutls_server_name_get(c->tls, name, &name_len, &type, 0) == 0
+	    && type == GNUTLS_NAME_DNS)
+		c->f->sni = xstrndup(name, name_len);
 	if (r < 0) {
 		/* Back to the raw socket: what a client sends now is in
 		 * clear and must be recorded as such. */
@@ -324,4 +331,6 @@ void tls_fake_release(struct tls_fake *f)
 	tls_fake_finish(f);
 	buf_release(&f->wire);
 	buf_release(&f->app);
+	free(f->sni);
+	f->sni = NULL;
 }

@@ -52,6 +52,7 @@ struct tls_fake {
 	struct buf wire;    /* raw bytes from the client */
 	struct buf app;     /* decrypted application data from the client */
 	bool handshake_ok;  /* the server side finished a handshake */
+	char *sni;          /* the server name the client sent, or NULL */
 };
 
 /* Listens on 127.0.0.1 (any free port) and serves one connection with
