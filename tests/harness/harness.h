@@ -34,6 +34,12 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* The start of every default password (opts.password NULL): distinctive,
+ * so that finding it, or a base64 form of it, anywhere but in the
+ * server's own files is a leak (tests/secrets).  Letters and digits
+ * only: no quoting needed in YAML, shell or IMAP. */
+#define HARNESS_SENTINEL_PREFIX "tmSentinelPw"
+
 /* Where Dovecot is installed (Debian's dovecot-imapd / dovecot-core). */
 #define HARNESS_DOVECOT_BIN "/usr/sbin/dovecot"
 #define HARNESS_DOVEADM_BIN "/usr/bin/doveadm"
@@ -59,7 +65,8 @@ struct harness_opts {
 	/* Directory to use (created if missing, kept by harness_stop);
 	 * NULL: a fresh mkdtemp() directory under $TMPDIR or /tmp. */
 	const char *dir;
-	/* Password of the default user; NULL: a random one. */
+	/* Password of the default user; NULL: HARNESS_SENTINEL_PREFIX and
+	 * 16 random hex digits. */
 	const char *password;
 	/* Hierarchy separator of the namespace; 0 means '/'. */
 	char separator;

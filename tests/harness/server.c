@@ -378,13 +378,20 @@ static int set_mail_owner(struct harness *h, struct error *err)
 	return 0;
 }
 
+/*
+ * Every default password starts with HARNESS_SENTINEL_PREFIX, so that a
+ * sweep after the whole suite (tests/secrets/sweep.sh) can look for
+ * passwords in test output, traces and left-over files without knowing
+ * each run's random part.
+ */
 static char *random_password(void)
 {
 	unsigned char raw[8];
 	if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
-		return xasprintf("pw-%ld", (long)getpid());
-	return xasprintf("%02x%02x%02x%02x%02x%02x%02x%02x", raw[0], raw[1],
-			 raw[2], raw[3], raw[4], raw[5], raw[6], raw[7]);
+		return xasprintf("%s%ld", HARNESS_SENTINEL_PREFIX, (long)getpid());
+	return xasprintf("%s%02x%02x%02x%02x%02x%02x%02x%02x",
+			 HARNESS_SENTINEL_PREFIX, raw[0], raw[1], raw[2], raw[3],
+			 raw[4], raw[5], raw[6], raw[7]);
 }
 
 static int start_attempt(struct harness *h, const struct harness_opts *opts,
