@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "imap-cmds.h"
+#include "secret-forms.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int __real_socket(int domain, int type, int protocol);
@@ -41,7 +42,7 @@ int __real_poll(struct pollfd *fds, nfds_t n, int timeout);
 int __wrap_poll(struct pollfd *fds, nfds_t n, int timeout);
 
 /* Distinctive, so that finding it in what the client sent or traced
- * cannot be chance; the base64 forms are derived in secret_forms(). */
+ * cannot be chance. */
 #define SECRET "Fz7-sentinel-Pw-Q9x"
 #define USER "alice"
 
@@ -201,41 +202,21 @@ int __wrap_poll(struct pollfd *fds, nfds_t n, int timeout)
 
 /* ---- the secret in its forms ------------------------------------------ */
 
-static void b64(const unsigned char *in, size_t len, struct buf *out)
+/* The secret and its base64 forms (tests/secrets/secret-forms.h). */
+static char **secret_forms_all(size_t *n_r)
 {
-	static const char abc[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	for (size_t i = 0; i + 3 <= len; i += 3) {
-		unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | in[i + 2];
-		for (int k = 18; k >= 0; k -= 6)
-			buf_addc(out, abc[(v >> k) & 63]);
-	}
-}
-
-/* The secret, and for each of the three alignments it can have inside
- * a base64-encoded blob (AUTHENTICATE PLAIN, XOAUTH2, OAUTHBEARER) the
- * run of characters that encodes whole groups of it. */
-static char **secret_forms(size_t *n_r)
-{
-	static char *forms[4];
-	if (!forms[0]) {
-		const unsigned char *s = (const unsigned char *)SECRET;
-		size_t len = strlen(SECRET);
-		forms[0] = xstrdup(SECRET);
-		for (size_t skip = 0; skip < 3; skip++) {
-			struct buf b = BUF_INIT(BUF_UNLIMITED);
-			b64(s + skip, len - skip, &b);
-			forms[1 + skip] = buf_detach(&b, NULL);
-		}
-	}
-	*n_r = UTIL_ARRAY_LEN(forms);
+	static char *forms[SECRET_FORMS_MAX];
+	static size_t n;
+	if (!n)
+		n = secret_forms(SECRET, forms);
+	*n_r = n;
 	return forms;
 }
 
 static size_t count_secret(const char *hay, size_t len)
 {
 	size_t n_forms, count = 0;
-	char **forms = secret_forms(&n_forms);
+	char **forms = secret_forms_all(&n_forms);
 	for (size_t f = 0; f < n_forms; f++) {
 		size_t flen = strlen(forms[f]);
 		for (const char *p = hay; p && (size_t)(p - hay) + flen <= len;) {

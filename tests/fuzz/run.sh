@@ -69,8 +69,8 @@ main() {
 	targets=(imap-parser imap-session config maildir-names)
 	sources_imap_parser=("${util_src[@]}" "${imap_parser_src[@]}" tests/imap/imap-dump.c)
 	includes_imap_parser=(-I"$top/imap" -I"$top/tests/imap")
-	sources_imap_session=("${util_src[@]}" "${imap_src[@]}")
-	includes_imap_session=(-I"$top/imap" -Wl,--wrap=socket
+	sources_imap_session=("${util_src[@]}" "${imap_src[@]}" tests/secrets/secret-forms.c)
+	includes_imap_session=(-I"$top/imap" -I"$top/tests/secrets" -Wl,--wrap=socket
 		-Wl,--wrap=connect -Wl,--wrap=poll)
 	sources_config=("${util_src[@]}" "${config_src[@]}")
 	includes_config=(-I"$top/config")
