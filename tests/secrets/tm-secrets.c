@@ -53,6 +53,9 @@ static void add_forms(const char *secret)
 static int scan_file(const char *path, const struct stat *st)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* Gone since it was listed (a run still going): nothing to read. */
+	if (fd < 0 && errno == ENOENT)
+		return 0;
 	if (fd < 0) {
 		fprintf(stderr, "tm-secrets: %s: %s\n", path, strerror(errno));
 		g.io_error = true;
@@ -115,7 +118,7 @@ static int modes_cb(const char *path, const struct stat *st, int type,
 
 static int walk(const char *path, __nftw_func_t fn)
 {
-	if (nftw(path, fn, 32, FTW_PHYS) != 0) {
+	if (nftw(path, fn, 32, FTW_PHYS) != 0 && errno != ENOENT) {
 		fprintf(stderr, "tm-secrets: %s: %s\n", path, strerror(errno));
 		return -1;
 	}
