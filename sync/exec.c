@@ -426,6 +426,16 @@ static int on_body(void *ctx, const struct imap_body_chunk *ch, struct error *er
 	return 0;
 }
 
+/* The crash-test hook also stops at each file a download batch creates
+ * in tmp/ and at each rename into place: a batch commits many files. */
+static void on_batch_step(void *ctx, enum maildir_step step)
+{
+	if (step == MAILDIR_STEP_OPENED)
+		sync_step(ctx, "download-file");
+	else if (step == MAILDIR_STEP_RENAMED)
+		sync_step(ctx, "download-rename");
+}
+
 static int download_batch(struct folder_run *f, struct maildir_batch *mb,
 			  struct download *dl, size_t n, struct error *err)
 {
@@ -528,8 +538,10 @@ static int exec_downloads(struct folder_run *f, const struct plan *p,
 		if (!last && p->actions[i].op != PLAN_DOWNLOAD)
 			continue;
 		if (!last) {
-			if (!batch)
+			if (!batch) {
 				batch = maildir_batch_new(f->path);
+				maildir_batch_set_hook(batch, on_batch_step, f->e);
+			}
 			dl[n++] = (struct download){.a = &p->actions[i],
 						    .unique = maildir_unique_new(),
 						    .head = BUF_INIT(DOWNLOAD_HEAD_MAX)};
