@@ -78,6 +78,7 @@ static struct server {
 	unsigned max_tag;    /* the highest tag the client sent */
 	unsigned answered;   /* the highest tag the server answered */
 	size_t cont_mark;    /* sent.len when the last "+" went out */
+	size_t line_end;     /* end of the line being written */
 	bool shut;
 } server = {.fd = -1, .client_fd = -1};
 
@@ -131,29 +132,40 @@ static unsigned next_tag(size_t off)
 /* Sends the next line of the input; false if it is held (unless forced). */
 static bool server_send_line(bool force)
 {
-	const uint8_t *p = server.data + server.pos;
-	size_t left = server.len - server.pos;
-	const uint8_t *nl = memchr(p, '\n', left);
-	size_t n = nl ? (size_t)(nl - p) + 1 : left;
-	bool cont = p[0] == '+';
-	/* Nothing goes out after a "+" until the client answered it. */
-	bool after_cont = server.cont_mark && server.sent.len <= server.cont_mark;
-	if (!force && (after_cont || next_tag(server.pos) > server.max_tag
-		       || (cont && server.max_tag <= server.answered)))
+	/* A line the socket took only in part goes on without a check:
+	 * its start is out already. */
+	if (server.pos >= server.line_end) {
+		const uint8_t *p = server.data + server.pos;
+		size_t left = server.len - server.pos;
+		const uint8_t *nl = memchr(p, '\n', left);
+		size_t n = nl ? (size_t)(nl - p) + 1 : left;
+		bool cont = p[0] == '+';
+		/* Nothing goes out after a "+" until the client answered. */
+		bool after_cont = server.cont_mark
+				  && server.sent.len <= server.cont_mark;
+		if (!force && (after_cont || next_tag(server.pos) > server.max_tag
+			       || (cont && server.max_tag <= server.answered)))
+			return false;
+		if (cont)
+			server.cont_mark = server.sent.len;
+		else if (server.sent.len > server.cont_mark)
+			server.cont_mark = 0;
+		unsigned tag = line_tag(p, n);
+		if (tag > server.answered)
+			server.answered = tag;
+		server.line_end = server.pos + n;
+	}
+	/* Many short lines can fill the socket's buffer (each write costs
+	 * more than its bytes there): then the client has plenty to read,
+	 * and the rest waits for the next call. */
+	ssize_t r = write(server.fd, server.data + server.pos,
+			  server.line_end - server.pos);
+	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		return false;
-	if (cont)
-		server.cont_mark = server.sent.len;
-	else if (server.sent.len > server.cont_mark)
-		server.cont_mark = 0;
-	unsigned tag = line_tag(p, n);
-	if (tag > server.answered)
-		server.answered = tag;
-	/* The input is at most -max_len bytes, far below what a socket
-	 * buffer holds, so a line is always taken whole. */
-	if (write(server.fd, p, n) != (ssize_t)n)
+	if (r < 0)
 		die("write to the socketpair", strerror(errno));
-	server.pos += n;
-	return true;
+	server.pos += (size_t)r;
+	return server.pos == server.line_end;
 }
 
 /* Called whenever the client is about to wait for its socket. */
