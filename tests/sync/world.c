@@ -7,11 +7,14 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "maildir.h"
@@ -52,23 +55,38 @@ int world_teardown(void **state)
 
 struct world *world_new(struct harness *h, const char *folder, const char *extra)
 {
+	struct world_conf wc = {.extra = extra};
+	return world_new_conf(h, folder, &wc);
+}
+
+struct world *world_new_conf(struct harness *h, const char *folder,
+			     const struct world_conf *wc)
+{
 	struct world *w = xcalloc(1, sizeof(*w));
 	w->h = h;
-	w->dir = xstrdup("/tmp/tm-sync-XXXXXX");
+	w->dir = xasprintf("%s/tm-sync-XXXXXX", wc->tmp ? wc->tmp : "/tmp");
 	assert_non_null(mkdtemp(w->dir));
 	w->root = xasprintf("%s/Mail", w->dir);
 	w->folder = xstrdup(folder);
 	w->path = xasprintf("%s/%s", w->root, folder);
+	char *remote = wc->plain
+		? xasprintf("host: %s, port: %u, tls: none", h->host, h->imap_port)
+		: xasprintf("host: %s, port: %u, ca_file: %s", h->host, h->imaps_port,
+			    h->ca_file);
+	char *conns = wc->connections ? xasprintf(", connections: %u", wc->connections)
+				      : xstrdup("");
 	char *yaml = xasprintf(
 		"state_dir: %s/state\n"
 		"accounts:\n"
 		"  t:\n"
-		"    remote: {host: %s, port: %u, ca_file: %s, user: %s, password: \"%s\"}\n"
+		"    remote: {%s, user: %s, password: \"%s\"%s}\n"
 		"    local: {path: %s}\n"
 		"    folders: {include: [\"%s\"]}\n"
 		"%s",
-		w->dir, h->host, h->imaps_port, h->ca_file, h->user, h->password,
-		w->root, folder, extra ? extra : "");
+		w->dir, remote, h->user, h->password, conns, w->root, folder,
+		wc->extra ? wc->extra : "");
+	free(remote);
+	free(conns);
 	struct config_env env = {"/root", NULL, NULL};
 	struct error err = ERROR_INIT;
 	die_on(config_load_string(&w->cfg, "world.yaml", yaml, strlen(yaml), &env, &err),
@@ -294,6 +312,11 @@ char *server_view(struct world *w)
 	return join_sorted(items, n);
 }
 
+void world_imap_letters(const char *flags, struct buf *b)
+{
+	bits_letters(imap_bits(flags), b);
+}
+
 /* ---- the Maildir ------------------------------------------------------- */
 
 static char *file_msgid(const char *path)
@@ -313,6 +336,14 @@ static char *file_msgid(const char *path)
 	return id;
 }
 
+char *world_file_name(const char *path)
+{
+	char *id = file_msgid(path);
+	char *name = name_of(id);
+	free(id);
+	return name;
+}
+
 /* Calls fn(path, name, entry) for each message file of the folder. */
 static void each_file(struct world *w,
 		      void (*fn)(struct world *, const char *, const char *,
@@ -326,11 +357,9 @@ static void each_file(struct world *w,
 		const struct maildir_entry *e = &scan.entries[i];
 		char *path = xasprintf("%s/%s/%s", w->path,
 				       e->sub == MAILDIR_NEW ? "new" : "cur", e->name);
-		char *id = file_msgid(path);
-		char *name = name_of(id);
+		char *name = world_file_name(path);
 		fn(w, path, name, e, ctx);
 		free(name);
-		free(id);
 		free(path);
 	}
 	maildir_scan_release(&scan);
@@ -468,7 +497,8 @@ void server_bulk(struct world *w, const char *prefix, unsigned n)
 	struct error err = ERROR_INIT;
 	/* The mailbox exists (world_new), so the directories do. */
 	for (unsigned i = 0; i < n; i++) {
-		char *path = xasprintf("%s/1700000000.M%uP1.bulk", newdir, i);
+		/* The prefix in the name: several batches in one folder. */
+		char *path = xasprintf("%s/1700000000.M%uP1.bulk-%s", newdir, i, prefix);
 		FILE *f = fopen(path, "w");
 		if (!f)
 			fail_msg("cannot write %s", path);
@@ -529,4 +559,167 @@ void assert_same_names(struct world *w, unsigned want)
 		fail_msg("server %zu messages (%zu duplicated), Maildir %zu (%zu "
 			 "duplicated), same names: %s; want %u each", ns, dup_s, nl,
 			 dup_l, same ? "yes" : "no", want);
+}
+
+/* ---- snapshots ---------------------------------------------------------- */
+
+struct world_snap {
+	char *dir;    /* the copies: dir/server and dir/local */
+	char *server; /* the user's home on the server */
+};
+
+/* True while a process of the harness's group is an imap session. */
+static bool server_busy(pid_t group)
+{
+	DIR *d = opendir("/proc");
+	if (!d)
+		fail_msg("cannot read /proc");
+	bool busy = false;
+	struct dirent *de;
+	while (!busy && (de = readdir(d))) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		char *path = xasprintf("/proc/%s/stat", de->d_name);
+		FILE *f = fopen(path, "r");
+		free(path);
+		if (!f)
+			continue; /* gone meanwhile */
+		/* "pid (comm) state ppid pgrp ...": comm may hold spaces. */
+		char line[512];
+		if (fgets(line, sizeof(line), f)) {
+			char *close = strrchr(line, ')');
+			char *open = strchr(line, '(');
+			long pgrp = 0;
+			if (open && close && close > open &&
+			    sscanf(close + 1, " %*c %*d %ld", &pgrp) == 1)
+				busy = pgrp == group && close - open - 1 == 4 &&
+				       !strncmp(open + 1, "imap", 4);
+		}
+		fclose(f);
+	}
+	closedir(d);
+	return busy;
+}
+
+void world_server_idle(struct harness *h)
+{
+	/* A session ends a moment after its client hangs up or dies; its
+	 * index writes are done when the process is gone. */
+	for (int i = 0; i < 10000; i++) {
+		if (!server_busy(h->pid))
+			return;
+		usleep(1000);
+	}
+	fail_msg("an IMAP session of the harness is still running after 10 s");
+}
+
+static void copy_file(const char *from, const char *to, const struct stat *st)
+{
+	int in = open(from, O_RDONLY | O_CLOEXEC);
+	int out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, st->st_mode & 07777);
+	if (in < 0 || out < 0)
+		fail_msg("cannot copy %s to %s: %s", from, to, strerror(errno));
+	char chunk[65536];
+	ssize_t n;
+	while ((n = read(in, chunk, sizeof(chunk))) > 0)
+		if (write(out, chunk, (size_t)n) != n)
+			fail_msg("cannot write %s: %s", to, strerror(errno));
+	if (n < 0)
+		fail_msg("cannot read %s: %s", from, strerror(errno));
+	close(in);
+	close(out);
+}
+
+/* Owner, mode and times of st on path (times last: they are what Dovecot
+ * and the sync compare with their records). */
+static void copy_attrs(const char *path, const struct stat *st)
+{
+	if ((st->st_uid != geteuid() || st->st_gid != getegid()) &&
+	    lchown(path, st->st_uid, st->st_gid) < 0)
+		fail_msg("cannot chown %s: %s", path, strerror(errno));
+	if (chmod(path, st->st_mode & 07777) < 0)
+		fail_msg("cannot chmod %s: %s", path, strerror(errno));
+	struct timespec times[2] = {st->st_atim, st->st_mtim};
+	if (utimensat(AT_FDCWD, path, times, AT_SYMLINK_NOFOLLOW) < 0)
+		fail_msg("cannot set the times of %s: %s", path, strerror(errno));
+}
+
+/* Copies the tree from into to (which must not exist). */
+static void copy_tree(const char *from, const char *to)
+{
+	struct stat st;
+	if (lstat(from, &st) < 0)
+		fail_msg("cannot stat %s: %s", from, strerror(errno));
+	if (S_ISREG(st.st_mode)) {
+		copy_file(from, to, &st);
+	} else if (S_ISDIR(st.st_mode)) {
+		if (mkdir(to, 0700) < 0)
+			fail_msg("cannot create %s: %s", to, strerror(errno));
+		DIR *d = opendir(from);
+		if (!d)
+			fail_msg("cannot read %s: %s", from, strerror(errno));
+		struct dirent *de;
+		while ((de = readdir(d))) {
+			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+				continue;
+			char *a = xasprintf("%s/%s", from, de->d_name);
+			char *b = xasprintf("%s/%s", to, de->d_name);
+			copy_tree(a, b);
+			free(a);
+			free(b);
+		}
+		closedir(d);
+	} else {
+		fail_msg("%s: neither a file nor a directory", from);
+	}
+	copy_attrs(to, &st);
+}
+
+static void remove_tree(const char *dir)
+{
+	struct stat st;
+	if (lstat(dir, &st) < 0 && errno == ENOENT)
+		return;
+	if (nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS) < 0)
+		fail_msg("cannot remove %s: %s", dir, strerror(errno));
+}
+
+struct world_snap *world_snapshot(struct world *w)
+{
+	world_server_idle(w->h);
+	struct world_snap *s = xcalloc(1, sizeof(*s));
+	/* Next to the world: on the same file system (a tmpfs, say). */
+	s->dir = xasprintf("%s.snap-XXXXXX", w->dir);
+	assert_non_null(mkdtemp(s->dir));
+	s->server = xasprintf("%s/%s", w->h->mail_dir, w->h->user);
+	char *server = xasprintf("%s/server", s->dir);
+	char *local = xasprintf("%s/local", s->dir);
+	copy_tree(s->server, server);
+	copy_tree(w->dir, local);
+	free(server);
+	free(local);
+	return s;
+}
+
+void world_restore(struct world *w, const struct world_snap *s)
+{
+	world_server_idle(w->h);
+	char *server = xasprintf("%s/server", s->dir);
+	char *local = xasprintf("%s/local", s->dir);
+	remove_tree(s->server);
+	copy_tree(server, s->server);
+	remove_tree(w->dir);
+	copy_tree(local, w->dir);
+	free(server);
+	free(local);
+}
+
+void world_snap_free(struct world_snap *s)
+{
+	if (!s)
+		return;
+	remove_tree(s->dir);
+	free(s->dir);
+	free(s->server);
+	free(s);
 }

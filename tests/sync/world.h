@@ -39,6 +39,17 @@ int world_teardown(void **state);
 /* A world for folder, with extra YAML lines for the account (e.g.
  * "    sync: {delete: none}\n"), or NULL. */
 struct world *world_new(struct harness *h, const char *folder, const char *extra);
+/* world_new with more settings. */
+struct world_conf {
+	const char *extra;    /* as world_new's, or NULL */
+	unsigned connections; /* remote.connections; 0: the default */
+	bool plain;           /* tls: none on the plain port (a loopback
+				 server): no handshake, for tests that run
+				 thousands of syncs */
+	const char *tmp;      /* where the world's directory goes; NULL: /tmp */
+};
+struct world *world_new_conf(struct harness *h, const char *folder,
+			     const struct world_conf *wc);
 void world_free(struct world *w);
 
 /* Points the helpers below at another folder of the same world (a world
@@ -76,9 +87,31 @@ void local_remove(struct world *w, const char *name);
 void local_move(struct world *w, const char *name, const char *to_folder);
 char *local_view(struct world *w);
 
+/* For views of one's own: the name of the message in a file (its
+ * Message-ID without "<" and "@test>"), and IMAP flags as Maildir letters
+ * appended to b (keywords and \\Recent left out). */
+char *world_file_name(const char *path);
+void world_imap_letters(const char *flags, struct buf *b);
+
 /* Asserts both sides are exactly want ("a:S b:"). */
 void assert_sides(struct world *w, const char *want);
 void assert_server(struct world *w, const char *want);
 void assert_local(struct world *w, const char *want);
+
+/* ---- snapshots ----------------------------------------------------------
+ *
+ * Both sides of a world as files: the user's whole mail directory on the
+ * server (messages and Dovecot's index files) and the world's directory
+ * (Maildir and state), copied with owners, modes and times, so that a
+ * test can run a sync from the same starting point many times.  Only
+ * valid while no IMAP session of the harness and no sync is running:
+ * world_server_idle() waits for that.
+ */
+struct world_snap;
+/* Waits (up to 10 s, else fails) until the harness has no imap process. */
+void world_server_idle(struct harness *h);
+struct world_snap *world_snapshot(struct world *w);
+void world_restore(struct world *w, const struct world_snap *s);
+void world_snap_free(struct world_snap *s);
 
 #endif
