@@ -132,6 +132,20 @@ int harness_stop_dir(const char *dir, struct error *err);
 int harness_add_user(struct harness *h, const char *name,
 		     const char *password, struct error *err);
 
+/* ---- traces to files ------------------------------------------------ */
+
+/*
+ * For the secrets sweep (tests/secrets/sweep.sh): harness_tracing() is
+ * true when the environment variable TIDEMAIL_TRACE_DIR is set, and
+ * harness_trace_line, an imap_trace_fn (sync_opts.trace, imap_options
+ * .trace), then appends "CTX: LINE" (ctx: a string or NULL) to
+ * TIDEMAIL_TRACE_DIR/<program>-<pid>.trace.  Without the variable it
+ * does nothing.  An e2e test turns it on with
+ *	if (harness_tracing()) opts.trace = harness_trace_line;
+ */
+bool harness_tracing(void);
+void harness_trace_line(void *ctx, const char *line);
+
 /* ---- doveadm --------------------------------------------------------- */
 
 /*
