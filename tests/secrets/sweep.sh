@@ -8,6 +8,8 @@
 # (HARNESS_SENTINEL_PREFIX), so every e2e test ran with a sentinel.  This
 # looks for that prefix, as it is and in base64 at each alignment, in
 #  - meson's test log (every test's stdout and stderr, traces included),
+#  - the trace files of in-process e2e tests in BUILD/meson-logs/traces
+#    (test.sh points TIDEMAIL_TRACE_DIR there; see harness_trace_line),
 #  - everything the run left in ${TMPDIR:-/tmp} since test.sh touched
 #    BUILD/meson-logs/secrets-sweep.stamp, except the servers' own
 #    directories (those holding dovecot.conf: the passwd-file has it)
@@ -28,6 +30,7 @@ prefix=tmSentinelPw
 list=$(mktemp)
 trap 'rm -f "$list"' EXIT
 printf '%s\0' "$log" >"$list"
+[ -d "$dir/meson-logs/traces" ] && printf '%s\0' "$dir/meson-logs/traces" >>"$list"
 if [ -f "$stamp" ]; then
 	tmpdir=${TMPDIR:-/tmp}
 	mapfile -d '' left < <(find "$tmpdir" -mindepth 1 -maxdepth 1 -newer "$stamp" -print0 2>/dev/null)
