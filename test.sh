@@ -29,7 +29,10 @@ else
 fi
 ninja -C "$dir"
 # Every harness password is a sentinel; after the suite, look for it in
-# meson's log and in what the run left in /tmp (tests/secrets/sweep.sh).
+# meson's log, the tests' trace files and what the run left in /tmp
+# (tests/secrets/sweep.sh).
+rm -rf "$dir/meson-logs/traces"
+export TIDEMAIL_TRACE_DIR=$PWD/$dir/meson-logs/traces
 touch "$dir/meson-logs/secrets-sweep.stamp"
 meson test -C "$dir" --print-errorlogs "$@"
 bash tests/secrets/sweep.sh "$dir"
