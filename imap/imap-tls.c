@@ -119,24 +119,37 @@ static int check_pin(struct imap_conn *conn, const char *pin,
 	return r;
 }
 
+/* The chain, the host name, and the purpose: a certificate whose
+ * extended key usage says it is for TLS clients (or mail signing) only
+ * must not stand in for a server (gnutls_certificate_verify_peers3 and
+ * gnutls_session_set_verify_cert check the name only). */
+static int verify_peer(gnutls_session_t tls, const char *host,
+		       unsigned *status)
+{
+	gnutls_typed_vdata_st data[2] = {
+		{.type = GNUTLS_DT_DNS_HOSTNAME, .data = (void *)host},
+		{.type = GNUTLS_DT_KEY_PURPOSE_OID,
+		 .data = (void *)GNUTLS_KP_TLS_WWW_SERVER},
+	};
+	return gnutls_certificate_verify_peers(tls, data, 2, status);
+}
+
 /*
- * Verification when a ca_file is configured: the chain and the host name
- * are checked against ca_file first, and only if no signer was found
- * there against ca_file plus the system store, the same check as
- * without a ca_file.  Runs inside the handshake, before our first
- * application byte.
+ * Verification inside the handshake, before our first application byte.
+ * When a ca_file is configured, the chain is checked against ca_file
+ * first, and only if no signer was found there against ca_file plus the
+ * system store, the same check as without a ca_file.
  */
-static int verify_with_ca_file(gnutls_session_t tls)
+static int verify_server(gnutls_session_t tls)
 {
 	struct imap_conn *conn = gnutls_session_get_ptr(tls);
 	unsigned status = 0;
-	int r = gnutls_certificate_verify_peers3(tls, conn->verify_host, &status);
+	int r = verify_peer(tls, conn->verify_host, &status);
 	if (r >= 0 && (status & GNUTLS_CERT_SIGNER_NOT_FOUND) && !conn->system_trust) {
 		conn->system_trust = true;
 		/* Not fatal by itself: ca_file may be all there is. */
 		gnutls_certificate_set_x509_system_trust(conn->cred);
-		r = gnutls_certificate_verify_peers3(tls, conn->verify_host,
-						     &status);
+		r = verify_peer(tls, conn->verify_host, &status);
 	}
 	if (r < 0)
 		status |= GNUTLS_CERT_INVALID;
@@ -181,13 +194,11 @@ static int setup(struct imap_conn *conn, const struct imap_tls_options *opts,
 		if (r < 0)
 			return tls_fail(conn, r, "TLS server name", err);
 	}
-	if (opts->ca_file) {
-		conn->verify_host = xstrdup(opts->host);
-		gnutls_session_set_ptr(conn->tls, conn);
-		gnutls_session_set_verify_function(conn->tls, verify_with_ca_file);
-	} else {
-		gnutls_session_set_verify_cert(conn->tls, opts->host, 0);
-	}
+	/* With the system store already loaded (no ca_file), the callback
+	 * is one check. */
+	conn->verify_host = xstrdup(opts->host);
+	gnutls_session_set_ptr(conn->tls, conn);
+	gnutls_session_set_verify_function(conn->tls, verify_server);
 	gnutls_transport_set_int(conn->tls, conn->fd);
 	return 0;
 }
@@ -221,11 +232,7 @@ int imap_conn_start_tls(struct imap_conn *conn,
 	if (r < 0) {
 		if (r == GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR ||
 		    (r == GNUTLS_E_CERTIFICATE_ERROR && conn->verify_status))
-			verify_fail(conn, opts->host,
-				    conn->verify_host
-					    ? conn->verify_status
-					    : gnutls_session_get_verify_cert_status(conn->tls),
-				    err);
+			verify_fail(conn, opts->host, conn->verify_status, err);
 		else
 			tls_fail(conn, r, "TLS handshake failed", err);
 		imap_conn_tls_free(conn);
