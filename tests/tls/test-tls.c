@@ -382,6 +382,13 @@ static const struct cert_case cert_cases[] = {
 		     "chain violates the signer's constraints.", false},
 	{"expired intermediate", TLS_ID_EXPIRED_INT, "127.0.0.1", false,
 	 PIN_NONE, EXPIRED, false},
+	{"for TLS clients only", TLS_ID_CLIENT_ONLY, "127.0.0.1", false,
+	 PIN_NONE, NOT_TRUSTED "The certificate chain does not match the "
+			       "intended purpose.", false},
+	{"without a key purpose", TLS_ID_ANY_PURPOSE, "127.0.0.1", false,
+	 PIN_NONE, NULL, false},
+	{"signed with SHA-1", TLS_ID_SHA1, "127.0.0.1", false, PIN_NONE,
+	 NOT_TRUSTED "The certificate chain uses insecure algorithm.", false},
 	{"pin mismatch", TLS_ID_CHAIN, "127.0.0.1", false, PIN_OTHER, NULL, true},
 };
 

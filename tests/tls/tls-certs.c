@@ -46,38 +46,50 @@ static const struct {
 	{"leaf-wrong.tmpl", LEAF(NAMED("mail.example.org"), DAYS_30)},
 	{"leaf-wild.tmpl", LEAF(NAMED("*.example.org"), DAYS_30)},
 	{"leaf-wildlocal.tmpl", LEAF(NAMED("*.localhost"), DAYS_30)},
+	/* The key purpose (extended key usage) says TLS client only. */
+	{"leaf-client.tmpl", LOCAL "tls_www_client\nsigning_key\n" DAYS_30},
+	/* No extended key usage: good for any purpose (RFC 5280 4.2.1.12). */
+	{"leaf-any.tmpl", LOCAL "signing_key\n" DAYS_30},
 	{"other.tmpl", "cn = \"tidemail unused key\"\n" DAYS_30},
 };
 
 /* One certtool run: out is made from template with key, signed by
- * ca/ca_key (NULL: self-signed). */
+ * ca/ca_key (NULL: self-signed) with hash (NULL: certtool's default). */
 struct cert_step {
-	const char *out, *tmpl, *key, *ca, *ca_key;
+	const char *out, *tmpl, *key, *ca, *ca_key, *hash;
 };
 
 static const char *const keys[] = {"root.key", "stranger.key", "int.key",
 				   "leaf.key", "other.key"};
 
 /* A server certificate for leaf.key signed by the root. */
-#define BY_ROOT(out, tmpl) {out, tmpl, "leaf.key", "root.pem", "root.key"}
+#define BY_ROOT(out, tmpl) \
+	{out, tmpl, "leaf.key", "root.pem", "root.key", NULL}
 /* A server certificate from leaf.tmpl signed by ca with int.key. */
-#define BY_INT(out, ca) {out, "leaf.tmpl", "leaf.key", ca, "int.key"}
+#define BY_INT(out, ca) {out, "leaf.tmpl", "leaf.key", ca, "int.key", NULL}
 
 static const struct cert_step steps[] = {
-	{"root.pem", "root.tmpl", "root.key", NULL, NULL},
-	{"stranger.pem", "stranger.tmpl", "stranger.key", NULL, NULL},
-	{"other.pem", "other.tmpl", "other.key", NULL, NULL},
-	{"int.pem", "int.tmpl", "int.key", "root.pem", "root.key"},
-	{"int-expired.pem", "int-expired.tmpl", "int.key", "root.pem", "root.key"},
-	{"int-noca.pem", "int-noca.tmpl", "int.key", "root.pem", "root.key"},
-	{"leaf-self.pem", "leaf.tmpl", "leaf.key", NULL, NULL},
-	{"leaf-stranger.pem", "leaf.tmpl", "leaf.key", "stranger.pem", "stranger.key"},
+	{"root.pem", "root.tmpl", "root.key", NULL, NULL, NULL},
+	{"stranger.pem", "stranger.tmpl", "stranger.key", NULL, NULL, NULL},
+	{"other.pem", "other.tmpl", "other.key", NULL, NULL, NULL},
+	{"int.pem", "int.tmpl", "int.key", "root.pem", "root.key", NULL},
+	{"int-expired.pem", "int-expired.tmpl", "int.key", "root.pem",
+	 "root.key", NULL},
+	{"int-noca.pem", "int-noca.tmpl", "int.key", "root.pem", "root.key",
+	 NULL},
+	{"leaf-self.pem", "leaf.tmpl", "leaf.key", NULL, NULL, NULL},
+	{"leaf-stranger.pem", "leaf.tmpl", "leaf.key", "stranger.pem",
+	 "stranger.key", NULL},
+	{"leaf-sha1.pem", "leaf.tmpl", "leaf.key", "root.pem", "root.key",
+	 "SHA1"},
 	BY_ROOT("leaf-root.pem", "leaf.tmpl"),
 	BY_ROOT("leaf-expired.pem", "leaf-expired.tmpl"),
 	BY_ROOT("leaf-notyet.pem", "leaf-notyet.tmpl"),
 	BY_ROOT("leaf-wrong.pem", "leaf-wrong.tmpl"),
 	BY_ROOT("leaf-wild.pem", "leaf-wild.tmpl"),
 	BY_ROOT("leaf-wildlocal.pem", "leaf-wildlocal.tmpl"),
+	BY_ROOT("leaf-client.pem", "leaf-client.tmpl"),
+	BY_ROOT("leaf-any.pem", "leaf-any.tmpl"),
 	BY_INT("leaf-int.pem", "int.pem"),
 	BY_INT("leaf-noca.pem", "int-noca.pem"),
 	BY_INT("leaf-expint.pem", "int-expired.pem"),
@@ -100,6 +112,9 @@ static const struct {
 	{TLS_ID_WILDCARD_LOCAL, {"leaf-wildlocal.pem", NULL}},
 	{TLS_ID_NON_CA, {"leaf-noca.pem", "int-noca.pem"}},
 	{TLS_ID_EXPIRED_INT, {"leaf-expint.pem", "int-expired.pem"}},
+	{TLS_ID_CLIENT_ONLY, {"leaf-client.pem", NULL}},
+	{TLS_ID_ANY_PURPOSE, {"leaf-any.pem", NULL}},
+	{TLS_ID_SHA1, {"leaf-sha1.pem", NULL}},
 };
 
 /* Runs certtool with argv in dir; its chatter goes to dir/certtool.log. */
@@ -161,11 +176,14 @@ static int make_cert(const char *dir, const struct cert_step *s,
 				NULL};
 		return certtool(dir, argv, err);
 	}
+	char *hash = s->hash ? xasprintf("--hash=%s", s->hash) : NULL;
 	char *argv[] = {"certtool", "--generate-certificate", "--load-privkey",
 			(char *)s->key, "--load-ca-certificate", (char *)s->ca,
 			"--load-ca-privkey", (char *)s->ca_key, "--template",
-			(char *)s->tmpl, "--outfile", (char *)s->out, NULL};
-	return certtool(dir, argv, err);
+			(char *)s->tmpl, "--outfile", (char *)s->out, hash, NULL};
+	int r = certtool(dir, argv, err);
+	free(hash);
+	return r;
 }
 
 /* base64(SHA-256(SubjectPublicKeyInfo)) of the certificate in path,
