@@ -346,6 +346,8 @@ struct cert_case {
 #define NOT_TRUSTED "The certificate is NOT trusted. "
 #define UNKNOWN_ISSUER NOT_TRUSTED "The certificate issuer is unknown."
 #define EXPIRED NOT_TRUSTED "The certificate chain uses expired certificate."
+#define SIGNER_CONSTRAINTS \
+	NOT_TRUSTED "The certificate chain violates the signer's constraints."
 #define WRONG_NAME \
 	NOT_TRUSTED "The name in the certificate does not match the expected."
 
@@ -382,6 +384,12 @@ static const struct cert_case cert_cases[] = {
 		     "chain violates the signer's constraints.", false},
 	{"expired intermediate", TLS_ID_EXPIRED_INT, "127.0.0.1", false,
 	 PIN_NONE, EXPIRED, false},
+	{"signed by a CA with path length 0", TLS_ID_PATH_LEN_OK,
+	 "127.0.0.1", false, PIN_NONE, NULL, false},
+	{"a CA below a CA with path length 0", TLS_ID_PATH_LEN, "127.0.0.1",
+	 false, PIN_NONE, SIGNER_CONSTRAINTS, false},
+	{"outside the signer's name constraints", TLS_ID_NAME_CONSTRAINED,
+	 "127.0.0.1", false, PIN_NONE, SIGNER_CONSTRAINTS, false},
 	{"for TLS clients only", TLS_ID_CLIENT_ONLY, "127.0.0.1", false,
 	 PIN_NONE, NOT_TRUSTED "The certificate chain does not match the "
 			       "intended purpose.", false},

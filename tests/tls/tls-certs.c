@@ -38,6 +38,12 @@ static const struct {
 	{"int.tmpl", CA("tidemail intermediate", DAYS_30)},
 	{"int-expired.tmpl",
 	 CA("tidemail expired intermediate", DATES("2020-01-01", "2020-02-01"))},
+	/* May sign server certificates only, not another CA. */
+	{"int-pl0.tmpl", CA("tidemail last CA", "path_len = 0\n" DAYS_30)},
+	{"int2.tmpl", CA("tidemail CA below the last", DAYS_30)},
+	/* May sign for example.org and below only. */
+	{"int-nc.tmpl", CA("tidemail example.org CA",
+			   "nc_permit_dns = \"example.org\"\n" DAYS_30)},
 	/* Signs, but its basic constraints say CA:FALSE. */
 	{"int-noca.tmpl", "cn = \"tidemail not a CA\"\ncert_signing_key\n" DAYS_30},
 	{"leaf.tmpl", LEAF(LOCAL "ip_address = \"::1\"\n", DAYS_30)},
@@ -60,7 +66,7 @@ struct cert_step {
 };
 
 static const char *const keys[] = {"root.key", "stranger.key", "int.key",
-				   "leaf.key", "other.key"};
+				   "int2.key", "leaf.key", "other.key"};
 
 /* A server certificate for leaf.key signed by the root. */
 #define BY_ROOT(out, tmpl) \
@@ -77,6 +83,10 @@ static const struct cert_step steps[] = {
 	 "root.key", NULL},
 	{"int-noca.pem", "int-noca.tmpl", "int.key", "root.pem", "root.key",
 	 NULL},
+	{"int-pl0.pem", "int-pl0.tmpl", "int.key", "root.pem", "root.key", NULL},
+	{"int2.pem", "int2.tmpl", "int2.key", "int-pl0.pem", "int.key", NULL},
+	{"int-nc.pem", "int-nc.tmpl", "int.key", "root.pem", "root.key", NULL},
+	{"leaf-pl.pem", "leaf.tmpl", "leaf.key", "int2.pem", "int2.key", NULL},
 	{"leaf-self.pem", "leaf.tmpl", "leaf.key", NULL, NULL, NULL},
 	{"leaf-stranger.pem", "leaf.tmpl", "leaf.key", "stranger.pem",
 	 "stranger.key", NULL},
@@ -93,12 +103,14 @@ static const struct cert_step steps[] = {
 	BY_INT("leaf-int.pem", "int.pem"),
 	BY_INT("leaf-noca.pem", "int-noca.pem"),
 	BY_INT("leaf-expint.pem", "int-expired.pem"),
+	BY_INT("leaf-nc.pem", "int-nc.pem"),
+	BY_INT("leaf-pl0.pem", "int-pl0.pem"),
 };
 
 /* What each identity sends: the server certificate, then intermediates. */
 static const struct {
 	enum tls_ident_id id;
-	const char *parts[2];
+	const char *parts[3];
 } idents[] = {
 	{TLS_ID_CHAIN, {"leaf-int.pem", "int.pem"}},
 	{TLS_ID_DIRECT, {"leaf-root.pem", NULL}},
@@ -112,6 +124,9 @@ static const struct {
 	{TLS_ID_WILDCARD_LOCAL, {"leaf-wildlocal.pem", NULL}},
 	{TLS_ID_NON_CA, {"leaf-noca.pem", "int-noca.pem"}},
 	{TLS_ID_EXPIRED_INT, {"leaf-expint.pem", "int-expired.pem"}},
+	{TLS_ID_PATH_LEN_OK, {"leaf-pl0.pem", "int-pl0.pem", NULL}},
+	{TLS_ID_PATH_LEN, {"leaf-pl.pem", "int2.pem", "int-pl0.pem"}},
+	{TLS_ID_NAME_CONSTRAINED, {"leaf-nc.pem", "int-nc.pem", NULL}},
 	{TLS_ID_CLIENT_ONLY, {"leaf-client.pem", NULL}},
 	{TLS_ID_ANY_PURPOSE, {"leaf-any.pem", NULL}},
 	{TLS_ID_SHA1, {"leaf-sha1.pem", NULL}},
@@ -217,12 +232,12 @@ static int pin_of(const char *path, char **pin_r, struct error *err)
 	return 0;
 }
 
-static int concat(const char *dir, const char *out, const char *const parts[2],
+static int concat(const char *dir, const char *out, const char *const parts[3],
 		  struct error *err)
 {
 	struct buf all = BUF_INIT(BUF_UNLIMITED);
 	int r = 0;
-	for (size_t i = 0; i < 2 && parts[i] && r == 0; i++) {
+	for (size_t i = 0; i < 3 && parts[i] && r == 0; i++) {
 		char *p = xasprintf("%s/%s", dir, parts[i]);
 		gnutls_datum_t d = {NULL, 0};
 		if (gnutls_load_file(p, &d) < 0)

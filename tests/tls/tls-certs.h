@@ -37,6 +37,9 @@ enum tls_ident_id {
 	TLS_ID_WILDCARD_LOCAL, /* leaf <- root for *.localhost */
 	TLS_ID_NON_CA,       /* leaf <- intermediate without CA:TRUE */
 	TLS_ID_EXPIRED_INT,  /* leaf <- expired intermediate <- root */
+	TLS_ID_PATH_LEN_OK,  /* leaf <- CA with path_len 0 <- root */
+	TLS_ID_PATH_LEN,     /* leaf <- CA <- CA with path_len 0 <- root */
+	TLS_ID_NAME_CONSTRAINED, /* leaf <- CA for example.org only <- root */
 	TLS_ID_CLIENT_ONLY,  /* leaf <- root for TLS clients, not servers */
 	TLS_ID_ANY_PURPOSE,  /* leaf <- root without a key purpose at all */
 	TLS_ID_SHA1,         /* leaf <- root, signed with SHA-1 */
