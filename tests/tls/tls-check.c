@@ -129,6 +129,24 @@ char *tls_check_expand(const char *text, unsigned port)
 	return buf_detach(&b, NULL);
 }
 
+/* The test's environment with HOME set to dir and no XDG directories,
+ * so that nothing of the user's is read. */
+static char **child_env(const char *dir)
+{
+	extern char **environ;
+	size_t n = 0;
+	while (environ[n])
+		n++;
+	char **env = xcalloc(n + 2, sizeof(*env));
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(environ[i], "HOME=", 5) != 0
+		    && strncmp(environ[i], "XDG_", 4) != 0)
+			env[k++] = xstrdup(environ[i]);
+	env[k] = xasprintf("HOME=%s", dir);
+	return env;
+}
+
 int tls_check_run(const char *exe, const char *dir,
 		  const struct tls_account *acct, int *status_r,
 		  char **stderr_r, struct error *err)
@@ -147,19 +165,25 @@ int tls_check_run(const char *exe, const char *dir,
 		free(cfg);
 		return error_errno(err, ERR_ACCOUNT, e, "test config");
 	}
+	/* Everything the child needs is made before fork(): the fake
+	 * server's thread may hold the allocator's lock at that moment. */
+	char **env = child_env(dir);
+	char *argv[] = {(char *)exe, "-c", cfg, "check", "t", NULL};
+	int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	pid_t pid = fork();
 	if (pid == 0) {
-		int null = open("/dev/null", O_WRONLY);
 		dup2(null, 1);
 		dup2(pipefd[1], 2);
-		setenv("HOME", dir, 1);
-		unsetenv("XDG_CONFIG_HOME");
-		unsetenv("XDG_STATE_HOME");
-		execl(exe, exe, "-c", cfg, "check", "t", (char *)NULL);
+		execve(exe, argv, env);
 		_exit(127);
 	}
+	if (null >= 0)
+		close(null);
 	close(pipefd[1]);
 	free(cfg);
+	for (char **e = env; *e; e++)
+		free(*e);
+	free(env);
 	struct buf out = BUF_INIT(BUF_UNLIMITED);
 	char tmp[4096];
 	ssize_t n;

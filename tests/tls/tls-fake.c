@@ -304,14 +304,19 @@ int tls_fake_start(struct tls_fake *f, const struct tls_script *script,
 	struct sockaddr_in a = {.sin_family = AF_INET};
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	socklen_t alen = sizeof(a);
+	int r = 0;
 	if (bind(f->listen_fd, (struct sockaddr *)&a, sizeof(a)) < 0
 	    || listen(f->listen_fd, 1) < 0
 	    || getsockname(f->listen_fd, (struct sockaddr *)&a, &alen) < 0)
-		return error_errno(err, ERR_ACCOUNT, errno, "fake server");
+		r = errno;
 	f->port = ntohs(a.sin_port);
-	int r = pthread_create(&f->thread, NULL, thread_main, f);
-	if (r != 0)
-		return error_errno(err, ERR_ACCOUNT, r, "pthread_create");
+	if (r == 0)
+		r = pthread_create(&f->thread, NULL, thread_main, f);
+	if (r != 0) {
+		close(f->listen_fd);
+		f->listen_fd = -1;
+		return error_errno(err, ERR_ACCOUNT, r, "fake server");
+	}
 	f->running = true;
 	return 0;
 }
