@@ -78,6 +78,8 @@ struct folder_run {
 	size_t n_vanished;
 	bool qresync_select;        /* the SELECT brought the changes */
 	bool full_view;             /* every server message was fetched */
+	uint32_t msgids_from;       /* UIDs from here on came with their
+				     * Message-ID in the view's FETCH; 0: none */
 	bool pending_intents;       /* an interrupted run left work here */
 
 	/* The Maildir view; entries come from scan (or the state). */
