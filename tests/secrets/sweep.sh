@@ -5,8 +5,9 @@
 # after all the others, and writes its log buffered).
 #
 # Every harness Dovecot's default password starts with tmSentinelPw
-# (HARNESS_SENTINEL_PREFIX), so every e2e test ran with a sentinel.  This
-# looks for that prefix, as it is and in base64 at each alignment, in
+# (HARNESS_SENTINEL_PREFIX) and 16 hex digits, so every e2e test ran with
+# a sentinel.  This looks for the prefix and a hex digit, as it is and in
+# base64 at each alignment, in
 #  - meson's test log (every test's stdout and stderr, traces included),
 #  - the trace files of in-process e2e tests in BUILD/meson-logs/traces
 #    (test.sh points TIDEMAIL_TRACE_DIR there; see harness_trace_line),
@@ -23,7 +24,12 @@ dir=${1:?usage: sweep.sh BUILD-DIR}
 scanner=$dir/tests/secrets/tm-secrets
 log=$dir/meson-logs/testlog.txt
 stamp=$dir/meson-logs/secrets-sweep.stamp
-prefix=tmSentinelPw
+# The prefix and one hex digit of the random part: the prefix alone is
+# in the harness's sources and in every binary linked with it.
+secrets=()
+for d in 0 1 2 3 4 5 6 7 8 9 a b c d e f; do
+	secrets+=("tmSentinelPw$d")
+done
 [ -x "$scanner" ] || { echo "sweep.sh: $scanner not built" >&2; exit 2; }
 [ -f "$log" ] || { echo "sweep.sh: no $log" >&2; exit 2; }
 
@@ -56,7 +62,7 @@ while IFS= read -r line; do
 		hits=$((hits + ${line##*hits=}))
 		;;
 	esac
-done < <(xargs -0 -n 500 "$scanner" scan "$prefix" -- <"$list")
+done < <(xargs -0 -n 500 "$scanner" scan "${secrets[@]}" -- <"$list")
 [ "$hits" = 0 ] || status=1
 echo "figures: secrets-sweep sentinel-hits=$hits files-scanned=$files"
 exit $status
