@@ -5,6 +5,7 @@
  */
 #include "sync-private.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -368,6 +369,44 @@ static int sync_folders(struct engine *e, struct error *err)
 
 /* ---- the account ------------------------------------------------------- */
 
+/* An empty root is what an unmounted disk leaves behind (its mount
+ * point), and it reads as every folder removed.  The folder guard misses
+ * that when the mail is spread over folders of under 10 messages each, so
+ * the account as a whole is held to max_delete here: refused unless
+ * --force (SPEC.md section 5). */
+static int check_empty_root(struct engine *e, const char *root, struct error *err)
+{
+	if (e->o->force || e->settings.max_delete >= 100)
+		return 0;
+	DIR *d = opendir(root);
+	if (!d)
+		return error_errno(err, ERR_ACCOUNT, errno, "local root %s", root);
+	bool empty = true;
+	struct dirent *de;
+	while (empty && (de = readdir(d)))
+		empty = !strcmp(de->d_name, ".") || !strcmp(de->d_name, "..");
+	closedir(d);
+	if (!empty)
+		return 0;
+	struct state_folder *sfs;
+	size_t n, total = 0;
+	int r = state_folder_list(e->st, &sfs, &n, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		size_t with_uid = 0;
+		r = state_msg_count(e->st, sfs[i].id, &with_uid, err);
+		total += with_uid;
+	}
+	state_folders_free(sfs, n);
+	if (r < 0 || total < 10)
+		return r;
+	return error_set(err, ERR_ACCOUNT, "local root %s is empty but the state knows %zu "
+			 "messages in %zu folders (an unmounted disk?); refusing to sync "
+			 "rather than take them for deleted mail; run with --force to "
+			 "allow it", root, total, n);
+}
+
 /* SPEC.md section 5: a missing local root is never read as "everything
  * was deleted".  Only an account that never synced may have it made. */
 static int check_root(struct engine *e, struct error *err)
@@ -377,7 +416,7 @@ static int check_root(struct engine *e, struct error *err)
 	if (stat(root, &st) == 0) {
 		if (!S_ISDIR(st.st_mode))
 			return error_set(err, ERR_ACCOUNT, "local root %s is not a directory", root);
-		return 0;
+		return check_empty_root(e, root, err);
 	}
 	if (errno != ENOENT)
 		return error_errno(err, ERR_ACCOUNT, errno, "local root %s", root);
