@@ -136,8 +136,8 @@ static void flag_all_seen(struct gw *g, const char *folder)
 }
 
 /* A synced account: the victim with victim_n messages, all \Seen (so
- * that they live in cur/), and the bystander with 10. */
-static struct gw *gw_new(void **state, size_t victim_n)
+ * that they live in cur/), and the bystander with bystander_n. */
+static struct gw *gw_new2(void **state, size_t victim_n, size_t bystander_n)
 {
 	struct harness *h = *state;
 	if (!h->pid)
@@ -150,7 +150,7 @@ static struct gw *gw_new(void **state, size_t victim_n)
 	g->folders[BYSTANDER] = xasprintf("G%u-b", seq);
 	g->victim_n = victim_n;
 	world_use(g->w, g->folders[BYSTANDER], true);
-	server_bulk(g->w, "b", 10);
+	server_bulk(g->w, "b", (unsigned)bystander_n);
 	world_use(g->w, g->folders[VICTIM], true);
 	server_bulk(g->w, "v", (unsigned)victim_n);
 	flag_all_seen(g, g->folders[VICTIM]);
@@ -160,10 +160,15 @@ static struct gw *gw_new(void **state, size_t victim_n)
 	run_free(&r);
 	struct counts c = count(g);
 	assert_int_equal(c.n[1][VICTIM], victim_n);
-	assert_int_equal(c.n[1][BYSTANDER], 10);
+	assert_int_equal(c.n[1][BYSTANDER], bystander_n);
 	free(glob);
 	fig.cases++;
 	return g;
+}
+
+static struct gw *gw_new(void **state, size_t victim_n)
+{
+	return gw_new2(state, victim_n, 10);
 }
 
 static void gw_free(struct gw *g)
@@ -391,19 +396,30 @@ static void root_dangling_symlink(void **state)
 	gw_free(g);
 }
 
-/* The root is there but empty (an empty mount point): every folder looks
- * removed, and each is refused on its own. */
-static void root_empty(void **state)
+static void empty_the_root(struct gw *g)
 {
-	struct gw *g = gw_new(state, 12);
 	for (int f = 0; f < 2; f++) {
 		char *dir = xasprintf("%s/%s", g->w->root, g->folders[f]);
 		rm_rf(dir);
 		free(dir);
 	}
-	char *v = folder_refusal(g, VICTIM, 12, "locally");
-	char *b = folder_refusal(g, BYSTANDER, 10, "locally");
-	char *want = xasprintf("%s%s", v, b);
+}
+
+static char *empty_root_refusal(struct gw *g, size_t messages)
+{
+	return xasprintf("tidemail: account t: local root %s is empty but the state "
+			 "knows %zu messages in 2 folders (an unmounted disk?); refusing "
+			 "to sync rather than take them for deleted mail; run with "
+			 "--force to allow it\n", g->w->root, messages);
+}
+
+/* The root is there but empty: what an unmounted disk leaves behind (its
+ * mount point).  The account is refused; --force deletes both folders. */
+static void root_empty(void **state)
+{
+	struct gw *g = gw_new(state, 12);
+	empty_the_root(g);
+	char *want = empty_root_refusal(g, 22);
 	assert_refused(g, want, false);
 	assert_forced(g, 22);
 	struct error err = ERROR_INIT;
@@ -411,8 +427,20 @@ static void root_empty(void **state)
 	assert_true(harness_mailbox_status(g->w->h, NULL, g->folders[VICTIM], &st, &err) < 0);
 	error_clear(&err);
 	free(want);
-	free(v);
-	free(b);
+	gw_free(g);
+}
+
+/* The same with folders under 10 messages each, which the folder guard
+ * lets go: the account-wide count still refuses it.  (Until the fix in
+ * sync/engine.c, both server folders were deleted, exit 0.) */
+static void root_empty_small_folders(void **state)
+{
+	struct gw *g = gw_new2(state, 6, 6);
+	empty_the_root(g);
+	char *want = empty_root_refusal(g, 12);
+	assert_refused(g, want, false);
+	assert_forced(g, 12);
+	free(want);
 	gw_free(g);
 }
 
@@ -552,6 +580,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(root_missing),
 		cmocka_unit_test(root_dangling_symlink),
 		cmocka_unit_test(root_empty),
+		cmocka_unit_test(root_empty_small_folders),
 		cmocka_unit_test(cur_gone),
 		cmocka_unit_test(folder_emptied_locally),
 		cmocka_unit_test(most_removed_locally),
