@@ -24,8 +24,10 @@
  * counts, which must all be 0 for "converged".
  *
  * Arguments: the tidemail program, then the number of kills (default 50;
- * 20 under the sanitizers, which are 2-3 times slower).  TIDEMAIL_SEED
- * replays a seed; the seed is printed first and in every failure.
+ * 20 under the sanitizers, which are 2-3 times slower; more than 50, as
+ * the extended tier asks, also replays the seeds that once failed).
+ * TIDEMAIL_SEED replays a seed; the seed is printed first and in every
+ * failure.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -52,8 +54,13 @@ static const char *const folders[N_FOLDERS] = {"Ka", "Kb", "Kc", "Kd"};
 static const char *exe;
 static unsigned kills_wanted;
 
-/* Seeds that once failed, run again before the random one. */
-static const unsigned regression_seeds[] = {0};
+/* Seeds that once failed, replayed (with 10 kills each) in the extended
+ * tier before the random run.  The seed fixes every user action and
+ * every kill delay; where a kill lands still depends on the machine.
+ *   1434245019: the test took the 2,000 first messages as synced before
+ *               any run had gone through (a test bug, fixed). */
+static const unsigned regression_seeds[] = {1434245019};
+static bool extended;
 
 struct kmsg {
 	char *name;
@@ -688,10 +695,10 @@ static void kill9_regressions(void **state)
 	struct harness *h = *state;
 	if (!h->pid)
 		skip();
-	/* Short runs of the seeds that once failed (0 is no seed). */
+	if (!extended)
+		skip();
 	for (size_t i = 0; i < UTIL_ARRAY_LEN(regression_seeds); i++)
-		if (regression_seeds[i])
-			kill9(h, regression_seeds[i], 10);
+		kill9(h, regression_seeds[i], 10);
 }
 
 static void kill9_random(void **state)
@@ -708,6 +715,8 @@ int main(int argc, char **argv)
 	if (!exe)
 		return 2;
 	kills_wanted = argc > 2 ? (unsigned)strtoul(argv[2], NULL, 10) : 50;
+	/* More kills than CI's: the extended tier, with the old seeds. */
+	extended = kills_wanted > 50;
 	if (argc <= 2 && chaos_sanitized())
 		kills_wanted = 20;
 	const struct CMUnitTest tests[] = {
