@@ -173,17 +173,17 @@ static double now_secs(void)
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-void netcase_run(const char *bin, const char *cfg, const char *log_path,
-		 int limit_ms, int *status_r, double *secs_r, bool *hung_r)
+void netcase_spawn(const char *bin, const char *cfg, const char *log_path,
+		   struct netcase_run *r)
 {
-	/* Everything the child needs is made before fork(): the proxy
-	 * thread may hold the allocator's locks. */
+	/* Everything the child needs is made before fork(): a proxy thread
+	 * may hold the allocator's locks. */
 	const char *argv[] = {bin, "-c", cfg, "sync", NULL};
-	double t0 = now_secs();
-	pid_t pid = fork();
-	if (pid < 0)
+	*r = (struct netcase_run){.t0 = now_secs(), .status = -1};
+	r->pid = fork();
+	if (r->pid < 0)
 		fail_msg("fork: %s", strerror(errno));
-	if (pid == 0) {
+	if (r->pid == 0) {
 		int log = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 		if (log < 0 || null < 0 || dup2(null, STDIN_FILENO) < 0 ||
@@ -192,22 +192,31 @@ void netcase_run(const char *bin, const char *cfg, const char *log_path,
 		execv(bin, (char *const *)argv);
 		_exit(127);
 	}
-	int status = 0;
-	*hung_r = false;
-	for (;;) {
-		pid_t r = waitpid(pid, &status, WNOHANG);
-		if (r == pid)
-			break;
-		if (r < 0 && errno != EINTR)
-			fail_msg("waitpid: %s", strerror(errno));
-		if (!*hung_r && (now_secs() - t0) * 1000 > limit_ms) {
-			*hung_r = true;
-			kill(pid, SIGKILL);
+}
+
+void netcase_wait(struct netcase_run *runs, size_t n, int limit_ms)
+{
+	for (size_t left = n; left;) {
+		for (size_t i = 0; i < n; i++) {
+			struct netcase_run *r = &runs[i];
+			if (r->pid <= 0)
+				continue;
+			int status;
+			pid_t got = waitpid(r->pid, &status, WNOHANG);
+			if (got < 0 && errno != EINTR)
+				fail_msg("waitpid: %s", strerror(errno));
+			if (got == r->pid) {
+				r->secs = now_secs() - r->t0;
+				r->status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+				r->pid = 0;
+				left--;
+			} else if (!r->hung && (now_secs() - r->t0) * 1000 > limit_ms) {
+				r->hung = true;
+				kill(r->pid, SIGKILL);
+			}
 		}
 		nanosleep(&(struct timespec){0, 2 * 1000 * 1000}, NULL);
 	}
-	*secs_r = now_secs() - t0;
-	*status_r = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 /* "<a@test>" -> "a"; NULL for anything else. */
@@ -302,13 +311,9 @@ static size_t bad_local(struct world *w, struct buf *why)
 	return bad;
 }
 
-size_t netcase_bad_copies(struct world *w, struct buf *why)
+static size_t bad_server(const struct harness_msg *msgs, size_t n, struct buf *why)
 {
-	size_t bad = bad_local(w, why);
-	struct harness_msg *msgs;
-	size_t n;
-	struct error err = ERROR_INIT;
-	die_on(harness_fetch(w->h, NULL, w->folder, "text", &msgs, &n, &err), &err);
+	size_t bad = 0;
 	for (size_t i = 0; i < n; i++) {
 		const char *text = harness_record_get(&msgs[i].fields, "text");
 		char *name = NULL;
@@ -319,7 +324,6 @@ size_t netcase_bad_copies(struct world *w, struct buf *why)
 		}
 		free(name);
 	}
-	harness_msgs_free(msgs, n);
 	return bad;
 }
 
@@ -331,12 +335,10 @@ static bool has_uid(const struct harness_msg *msgs, size_t n, uint32_t uid)
 	return false;
 }
 
-size_t netcase_bad_state(struct world *w, struct buf *why)
+static size_t bad_state(struct world *w, const struct harness_msg *msgs, size_t n,
+			struct buf *why)
 {
 	struct error err = ERROR_INIT;
-	struct harness_msg *msgs;
-	size_t n;
-	die_on(harness_fetch(w->h, NULL, w->folder, NULL, &msgs, &n, &err), &err);
 	char *db = xasprintf("%s/%s.db", w->cfg.state_dir, w->cfg.accounts[0].name);
 	struct state *st;
 	die_on(state_open(db, &st, &err), &err);
@@ -377,8 +379,19 @@ size_t netcase_bad_state(struct world *w, struct buf *why)
 	state_msgs_release(&rows);
 	state_folder_release(&sf);
 	state_close(st);
-	harness_msgs_free(msgs, n);
 	return bad;
+}
+
+void netcase_check_durable(struct world *w, size_t *partial_r, size_t *bad_state_r,
+			   struct buf *why)
+{
+	struct harness_msg *msgs;
+	size_t n;
+	struct error err = ERROR_INIT;
+	die_on(harness_fetch(w->h, NULL, w->folder, "text", &msgs, &n, &err), &err);
+	*partial_r = bad_local(w, why) + bad_server(msgs, n, why);
+	*bad_state_r = bad_state(w, msgs, n, why);
+	harness_msgs_free(msgs, n);
 }
 
 void netcase_count(const char *want, const char *got, size_t *lost_r,

@@ -22,6 +22,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "world.h"
 
@@ -49,29 +50,39 @@ void netcase_changes(struct world *w);
 char *netcase_config(struct world *w, unsigned port, bool tls, unsigned timeout_s,
 		     unsigned connections);
 
-/* Runs `tidemail -c cfg sync` with stderr into log_path; waits at most
- * limit_ms, then kills it (*hung_r).  *status_r is its exit status (-1
- * when killed or not an exit), *secs_r how long it ran. */
-void netcase_run(const char *bin, const char *cfg, const char *log_path,
-		 int limit_ms, int *status_r, double *secs_r, bool *hung_r);
+/* One run of the binary. */
+struct netcase_run {
+	pid_t pid;
+	double t0;    /* CLOCK_MONOTONIC seconds at the start */
+	int status;   /* exit status, or -1 when killed or not an exit */
+	double secs;  /* how long it ran */
+	bool hung;    /* killed at the limit */
+};
+
+/* Starts `tidemail -c cfg sync` with stderr into log_path. */
+void netcase_spawn(const char *bin, const char *cfg, const char *log_path,
+		   struct netcase_run *r);
+/* Waits for n runs started together, killing any still running after
+ * limit_ms. */
+void netcase_wait(struct netcase_run *runs, size_t n, int limit_ms);
 
 /*
- * Files in new/ and cur/ whose text is not the message they name (a
- * partial file), and server messages likewise (a partial APPEND); each
- * bad one is described in why.  Returns how many.
+ * What a run left, in w's folder:
+ *
+ * *partial_r: files in new/ and cur/ whose text is not the message they
+ * name (a partial file), and server messages likewise (a partial APPEND).
+ *
+ * *bad_state_r: state rows that claim more than is durable: a local file
+ * that is not in the Maildir, or a UID the server does not hold.  A row
+ * like that would make the next run delete the other side's copy.  The
+ * rows of the two messages the scenario deletes are left aside: their
+ * deletion may have gone through on the other side before the row went,
+ * which the next run completes.
+ *
+ * Each problem is described in why.
  */
-size_t netcase_bad_copies(struct world *w, struct buf *why);
-
-/*
- * State rows that claim more than is durable: a local file that is not
- * in the Maildir, or a UID the server does not hold (rows of the two
- * messages the scenario deletes aside: their deletion may have gone
- * through on the other side before the row went, which the next run
- * completes).  A row like
- * that would make the next run delete the other side's copy.  Returns
- * how many, each described in why.
- */
-size_t netcase_bad_state(struct world *w, struct buf *why);
+void netcase_check_durable(struct world *w, size_t *partial_r, size_t *bad_state_r,
+			   struct buf *why);
 
 /*
  * Counts, in "a:S b:" views, the names of want missing from got (lost)
