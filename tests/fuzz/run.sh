@@ -7,7 +7,16 @@
 # timeout or any sanitizer report; the input that did it is left in
 # $OUT/artifacts/ and the log in $OUT/<target>.log.
 #
-#   bash tests/fuzz/run.sh 60          # what CI runs
+# The targets (fuzz-<name>.c, corpus-<name>/, <name>.dict):
+#   imap-parser    the response parser, fed whole and in pieces
+#   imap-session   the whole client (login, list, select, fetch, store,
+#                  append, search, logout) against a fake server over a
+#                  socketpair that plays the input back
+#   config         the config loader
+#   maildir-names  Maildir file names, folder-name mapping, modified UTF-7
+#
+#   bash tests/fuzz/run.sh 60          # what CI runs: 60 s per target,
+#                                      # about 4.5 minutes in all
 #   bash tests/fuzz/run.sh 0           # build and replay the corpus only
 #   bash tests/fuzz/run.sh 60 imap     # only the targets named *imap*
 #
