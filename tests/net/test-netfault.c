@@ -54,25 +54,28 @@ struct nf_case {
 	 * parallel on two connections (`connections: 2`). */
 	unsigned folders;
 	struct fproxy_fault f;
+	/* A second faulty run before the clean one, to interrupt what the
+	 * first left to finish (the replay of its intents); PASS: none. */
+	struct fproxy_fault then;
 };
 
 /* Faults that once failed, or that pin an edge: run first, every time. */
 static const struct nf_case regressions[] = {
 	/* Before the greeting, after it, and a greeting that never comes. */
-	{false, 1, {FPROXY_CLOSE, FPROXY_DOWN_BYTE, 0, 0, 0}},
-	{false, 1, {FPROXY_CLOSE, FPROXY_AFTER_LINE, 0, 1, 0}},
-	{false, 1, {FPROXY_STALL, FPROXY_DOWN_BYTE, 0, 0, 0}},
+	{.tls = false, .folders = 1, .f = {FPROXY_CLOSE, FPROXY_DOWN_BYTE, 0, 0, 0}},
+	{.tls = false, .folders = 1, .f = {FPROXY_CLOSE, FPROXY_AFTER_LINE, 0, 1, 0}},
+	{.tls = false, .folders = 1, .f = {FPROXY_STALL, FPROXY_DOWN_BYTE, 0, 0, 0}},
 	/* TLS: nothing, a handshake cut short, one that stalls half way,
 	 * a client hello that never arrives. */
-	{true, 1, {FPROXY_CLOSE, FPROXY_DOWN_BYTE, 0, 0, 0}},
-	{true, 1, {FPROXY_CLOSE, FPROXY_DOWN_BYTE, 0, 100, 0}},
-	{true, 1, {FPROXY_STALL, FPROXY_DOWN_BYTE, 0, 100, 0}},
-	{true, 1, {FPROXY_STALL, FPROXY_UP_BYTE, 0, 0, 0}},
+	{.tls = true, .folders = 1, .f = {FPROXY_CLOSE, FPROXY_DOWN_BYTE, 0, 0, 0}},
+	{.tls = true, .folders = 1, .f = {FPROXY_CLOSE, FPROXY_DOWN_BYTE, 0, 100, 0}},
+	{.tls = true, .folders = 1, .f = {FPROXY_STALL, FPROXY_DOWN_BYTE, 0, 100, 0}},
+	{.tls = true, .folders = 1, .f = {FPROXY_STALL, FPROXY_UP_BYTE, 0, 0, 0}},
 	/* Two connections: the second one's greeting never comes, the first
 	 * one stalls while the second works, the first one is cut. */
-	{false, 2, {FPROXY_STALL, FPROXY_DOWN_BYTE, 1, 0, 0}},
-	{false, 2, {FPROXY_STALL, FPROXY_AFTER_LINE, 0, 20, 0}},
-	{true, 2, {FPROXY_CLOSE, FPROXY_DOWN_BYTE, 0, 20000, 0}},
+	{.tls = false, .folders = 2, .f = {FPROXY_STALL, FPROXY_DOWN_BYTE, 1, 0, 0}},
+	{.tls = false, .folders = 2, .f = {FPROXY_STALL, FPROXY_AFTER_LINE, 0, 20, 0}},
+	{.tls = true, .folders = 2, .f = {FPROXY_CLOSE, FPROXY_DOWN_BYTE, 0, 20000, 0}},
 };
 
 struct transport {
@@ -107,27 +110,34 @@ static uint64_t pick(uint64_t lo, uint64_t hi)
 	return lo + next_rand() % (hi - lo + 1);
 }
 
-static char *describe(const struct nf_case *c)
+static char *describe_fault(const struct fproxy_fault *f)
 {
 	static const char *const actions[] = {"pass", "close", "stall"};
-	const struct fproxy_fault *f = &c->f;
-	const char *t = c->tls ? (c->folders > 1 ? "tls 2 folders" : "tls")
-			       : (c->folders > 1 ? "plain 2 folders" : "plain");
+	const char *a = actions[f->action];
 	switch (f->where) {
 	case FPROXY_AFTER_LINE:
-		return xasprintf("%s %s conn %u after server line %" PRIu64, t,
-				 actions[f->action], f->conn, f->n);
+		return xasprintf("%s conn %u after server line %" PRIu64, a, f->conn, f->n);
 	case FPROXY_IN_LITERAL:
-		return xasprintf("%s %s conn %u in server literal %" PRIu64 " at byte %" PRIu64,
-				 t, actions[f->action], f->conn, f->n, f->offset);
+		return xasprintf("%s conn %u in server literal %" PRIu64 " at byte %" PRIu64,
+				 a, f->conn, f->n, f->offset);
 	case FPROXY_DOWN_BYTE:
-		return xasprintf("%s %s conn %u at server byte %" PRIu64, t,
-				 actions[f->action], f->conn, f->n);
+		return xasprintf("%s conn %u at server byte %" PRIu64, a, f->conn, f->n);
 	case FPROXY_UP_BYTE:
 		break;
 	}
-	return xasprintf("%s %s conn %u at client byte %" PRIu64, t, actions[f->action],
-			 f->conn, f->n);
+	return xasprintf("%s conn %u at client byte %" PRIu64, a, f->conn, f->n);
+}
+
+static char *describe(const struct nf_case *c)
+{
+	char *first = describe_fault(&c->f);
+	char *then = c->then.action != FPROXY_PASS ? describe_fault(&c->then) : NULL;
+	char *text = xasprintf("%s%s %s%s%s", c->tls ? "tls" : "plain",
+			       c->folders > 1 ? " 2 folders" : "", first, then ? ", then " : "",
+			       then ? then : "");
+	free(first);
+	free(then);
+	return text;
 }
 
 static void case_fail(const char *what, const char *fmt, ...) UTIL_PRINTF(2, 3);
@@ -290,6 +300,61 @@ static void case_prepare(struct harness *h, struct case_run *r, const struct nf_
 	fproxy_arm(r->proxy, &c->f);
 }
 
+/* How one run with a fault (or a PASS) ended: in time, with 1 or 3. */
+static void check_run(const char *what, const struct fproxy_fault *f, bool fired,
+		      const struct netcase_run *run, const char *err_text, double margin)
+{
+	if (run->hung)
+		case_fail(what, "the run did not end; killed after %.2f s", run->secs);
+	if (fired && f->action == FPROXY_STALL) {
+		g.stalls++;
+		if (run->secs > g.max_stall)
+			g.max_stall = run->secs;
+		if (run->secs > TIMEOUT_S + margin)
+			case_fail(what, "a stalled run took %.2f s with timeout %d s", run->secs,
+				  TIMEOUT_S);
+		g.stalls_ok++;
+	}
+	int status = run->status;
+	if (f->action == FPROXY_PASS || !fired) {
+		if (status != 0)
+			case_fail(what, "a run without a fault exited %d: %s", status, err_text);
+	} else if (status != 1 && status != 3 && status != 0) {
+		case_fail(what, "exit status %d, want 1 or 3: %s", status, err_text);
+	}
+	g.fired += fired && f->action != FPROXY_PASS;
+	g.exit0 += status == 0 && fired;
+	g.exit1 += status == 1;
+	g.exit3 += status == 3;
+	if (status != 0 && !errors_ok(err_text))
+		case_fail(what, "want error lines \"tidemail: ...\", got \"%s\"", err_text);
+}
+
+/* The case's second faulty run, alone; returns its exit status. */
+static int second_run(struct case_run *r, double margin)
+{
+	struct harness *h = r->w->h;
+	struct error err = ERROR_INIT;
+	struct fproxy *proxy;
+	if (fproxy_start(r->c.tls ? h->imaps_port : h->imap_port, &proxy, &err) < 0)
+		fail_msg("%s", err.msg);
+	free(r->cfg);
+	r->cfg = netcase_config(r->w, fproxy_port(proxy), r->c.tls, TIMEOUT_S, r->c.folders);
+	fproxy_arm(proxy, &r->c.then);
+	struct netcase_run run;
+	netcase_spawn(g.bin, r->cfg, r->log, &run);
+	netcase_wait(&run, 1, (int)((TIMEOUT_S + margin + 2) * 1000));
+	bool fired = fproxy_fired(proxy);
+	fproxy_stop(proxy);
+	char *err_text = read_log(r->log);
+	printf("  then: exit %d after %.2f s, fault %s\n", run.status, run.secs,
+	       fired ? "fired" : "not reached");
+	check_run(r->what, &r->c.then, fired, &run, err_text, margin);
+	check_after_fault(r->w, r->names, r->what);
+	free(err_text);
+	return run.status;
+}
+
 /* Everything after the run; a PASS fault is the calibration of t. */
 static void case_check(struct case_run *r, struct transport *t, double margin)
 {
@@ -309,31 +374,11 @@ static void case_check(struct case_run *r, struct transport *t, double margin)
 	/* Drop what the fault held open before anything else talks to the
 	 * server. */
 	fproxy_stop(r->proxy);
-
-	if (r->run.hung)
-		case_fail(what, "the run did not end; killed after %.2f s", r->run.secs);
-	if (fired && c->f.action == FPROXY_STALL) {
-		g.stalls++;
-		if (r->run.secs > g.max_stall)
-			g.max_stall = r->run.secs;
-		if (r->run.secs > TIMEOUT_S + margin)
-			case_fail(what, "a stalled run took %.2f s with timeout %d s",
-				  r->run.secs, TIMEOUT_S);
-		g.stalls_ok++;
-	}
-	if (c->f.action == FPROXY_PASS || !fired) {
-		if (status != 0)
-			case_fail(what, "a run without a fault exited %d: %s", status, err_text);
-	} else if (status != 1 && status != 3 && status != 0) {
-		case_fail(what, "exit status %d, want 1 or 3: %s", status, err_text);
-	}
-	g.fired += fired && c->f.action != FPROXY_PASS;
-	g.exit0 += status == 0 && fired;
-	g.exit1 += status == 1;
-	g.exit3 += status == 3;
-	if (status != 0 && !errors_ok(err_text))
-		case_fail(what, "want error lines \"tidemail: ...\", got \"%s\"", err_text);
+	check_run(what, &c->f, fired, &r->run, err_text, margin);
 	check_after_fault(w, r->names, what);
+	free(err_text);
+	if (c->then.action != FPROXY_PASS)
+		status = second_run(r, margin);
 
 	/* The next run without faults finishes the work... */
 	bool quiet = sync_clean(w, what);
@@ -352,7 +397,6 @@ static void case_check(struct case_run *r, struct transport *t, double margin)
 	g.plain += !c->tls;
 	g.tls += c->tls;
 
-	free(err_text);
 	free(r->log);
 	free(r->cfg);
 	case_world_free(w, r->names);
@@ -388,45 +432,62 @@ static void run_cases(struct harness *h, struct transport *t, const struct nf_ca
 }
 
 /* A random fault of the kinds a transport can place. */
-static struct nf_case random_case(const struct transport *t, bool stall)
+/* A random fault of the kinds a transport can place, within the first
+ * 1/part of the streams a whole run carries. */
+static struct fproxy_fault random_fault(const struct transport *t, bool stall,
+					unsigned part)
 {
-	struct nf_case c = {t->tls, 1, {stall ? FPROXY_STALL : FPROXY_CLOSE,
-					FPROXY_DOWN_BYTE, 0, 0, 0}};
+	struct fproxy_fault f = {stall ? FPROXY_STALL : FPROXY_CLOSE, FPROXY_DOWN_BYTE,
+				 0, 0, 0};
 	const struct fproxy_stats *s = &t->cal;
+	uint64_t down = s->bytes_down / part, up = s->bytes_up / part;
 	unsigned kind = (unsigned)pick(0, 9);
 	if (t->tls) {
 		/* The encrypted stream: random bytes, mostly the server's. */
 		if (kind < 7 || stall) {
-			c.f.n = pick(0, s->bytes_down - 1);
+			f.n = pick(0, down - 1);
 		} else {
-			c.f.where = FPROXY_UP_BYTE;
-			c.f.n = pick(0, s->bytes_up - 1);
+			f.where = FPROXY_UP_BYTE;
+			f.n = pick(0, up - 1);
 		}
-	} else if (kind < 4 && s->lines > 2) {
+	} else if (kind < 4 && s->lines / part > 3) {
 		/* The last lines answer LOGOUT: cutting there loses nothing. */
-		c.f.where = FPROXY_AFTER_LINE;
-		c.f.n = pick(1, s->lines - 3);
-	} else if (kind < 8 && s->n_lit) {
-		c.f.where = FPROXY_IN_LITERAL;
-		c.f.n = pick(1, s->n_lit);
-		c.f.offset = pick(0, s->lit_sizes[c.f.n - 1] - 1);
+		f.where = FPROXY_AFTER_LINE;
+		f.n = pick(1, s->lines / part - 3);
+	} else if (kind < 8 && s->n_lit / part) {
+		f.where = FPROXY_IN_LITERAL;
+		f.n = pick(1, s->n_lit / part);
+		f.offset = pick(0, s->lit_sizes[f.n - 1] - 1);
 	} else if (kind < 9) {
 		/* Anywhere: inside a line as well. */
-		c.f.n = pick(0, s->bytes_down - 1);
+		f.n = pick(0, down - 1);
 	} else {
-		c.f.where = FPROXY_UP_BYTE;
-		c.f.n = pick(0, s->bytes_up - 1);
+		f.where = FPROXY_UP_BYTE;
+		f.n = pick(0, up - 1);
 	}
+	return f;
+}
+
+/* A random case on one connection; one in three has a second fault
+ * early in the next run, where it finishes what the first one left. */
+static struct nf_case random_case(const struct transport *t, bool stall)
+{
+	struct nf_case c = {.tls = t->tls, .folders = 1, .f = random_fault(t, stall, 1)};
+	if (!stall && pick(0, 2) == 0)
+		c.then = random_fault(t, false, 3);
 	return c;
 }
 
 /* A random fault on one of two connections syncing two folders. */
 static struct nf_case random_parallel(const struct transport *t, bool stall)
 {
-	struct nf_case c = {t->tls, 2, {stall ? FPROXY_STALL : FPROXY_CLOSE,
-					FPROXY_DOWN_BYTE, 0, 0, 0}};
+	struct nf_case c = {.tls = t->tls, .folders = 2,
+			    .f = {stall ? FPROXY_STALL : FPROXY_CLOSE, FPROXY_DOWN_BYTE, 0, 0, 0}};
+	/* The run's own connection, already logged in, often takes both
+	 * folders before the second one is ready: that one mostly carries
+	 * its login. */
 	c.f.conn = (unsigned)pick(0, 1);
-	c.f.n = pick(0, t->cal.bytes_down - 1);
+	c.f.n = pick(0, c.f.conn ? 1200 : t->cal.bytes_down - 1);
 	return c;
 }
 
@@ -435,7 +496,8 @@ static void run_transport(struct harness *h, bool tls, size_t n_close, size_t n_
 {
 	struct transport t = {.tls = tls};
 	/* A run without faults measures the streams the faults fall in. */
-	struct nf_case cal = {tls, 1, {FPROXY_PASS, FPROXY_DOWN_BYTE, 0, 0, 0}};
+	struct nf_case cal = {.tls = tls, .folders = 1,
+			      .f = {FPROXY_PASS, FPROXY_DOWN_BYTE, 0, 0, 0}};
 	run_cases(h, &t, &cal, 1, 1);
 	printf("calibration %s: %u connection(s); connection 0: %" PRIu64 " lines, %zu "
 	       "literals, %" PRIu64 " bytes down, %" PRIu64 " up\n", tls ? "tls" : "plain",
