@@ -199,6 +199,26 @@ static void prep_both_removed(struct world *w, const char *b, unsigned k)
 	srv_flags(w, b, 'a', 'y', "\\Seen");
 }
 
+/* x removed locally, y expunged on the server. */
+static void prep_both_removed_other(struct world *w, const char *b, unsigned k)
+{
+	three_groups(w, b, k);
+	loc_group(w, b, 'a', 'x', k, LOC_REMOVE, NULL, 0);
+	srv_expunge(w, b, 'a', 'y');
+}
+
+/* New and changed on both sides, for a pull-only account. */
+static void prep_pull(struct world *w, const char *b, unsigned k)
+{
+	folders(w, b, "a");
+	srv_add(w, b, 'a', 'p', k, NULL);
+	sync_all(w, b);
+	srv_add(w, b, 'a', 'n', k, NULL);
+	srv_flags(w, b, 'a', 'p', "\\Seen");
+	loc_group(w, b, 'a', 'p', k, LOC_FLAGS, "F", 0);
+	loc_group(w, b, 'a', 'u', k, LOC_ADD, "", 0);
+}
+
 /* Groups m, n in <base>-a and s in -b, synced, folders a, b and c. */
 static void two_folders(struct world *w, const char *b, unsigned k)
 {
@@ -375,45 +395,49 @@ static void prep_mixed(struct world *w, const char *b, unsigned k)
 
 const struct crash_scenario crash_scenarios[] = {
 	{"download", "server: new message -> download", prep_download,
-	 "a: f*:FS n*: p0: s*:S", ALL},
+	 "a: f*:FS n*: p0: s*:S", ALL, NULL, NULL},
 	{"upload", "Maildir: new file -> APPEND with its flags", prep_upload,
-	 "a: p0: u*: v*:S x*:FR", ALL},
+	 "a: p0: u*: v*:S x*:FR", ALL, NULL, NULL},
 	{"flags", "flags changed on both sides -> merged flag by flag", prep_flags,
-	 "a: p*:FS q*:RS r*:S t*:F", ALL},
+	 "a: p*:FS q*:RS r*:S t*:F", ALL, NULL, NULL},
 	{"server-expunge", "expunged, file unchanged or flags changed -> file removed",
-	 prep_server_expunge, "a: z*:", ALL},
+	 prep_server_expunge, "a: z*:", ALL, NULL, NULL},
 	{"local-remove", "file removed, message unchanged or flags changed -> "
-	 "\\Deleted + UID EXPUNGE", prep_local_remove, "a: z*:", CRASH_ON_PLAIN},
+	 "\\Deleted + UID EXPUNGE", prep_local_remove, "a: z*:", CRASH_ON_PLAIN, NULL, NULL},
 	{"both-removed", "expunged and removed -> forgotten", prep_both_removed,
-	 "a: y*:FS z*:", ALL},
+	 "a: y*:FS z*:", ALL, NULL, NULL},
 	{"server-move", "moved A->B on the server -> file renamed", prep_server_move,
-	 "a: n*: | b: m*: s0: | c:", ALL},
+	 "a: n*: | b: m*: s0: | c:", ALL, NULL, NULL},
 	{"local-move", "file moved A->B -> UID MOVE (COPY + EXPUNGE without MOVE)",
-	 prep_local_move, "a: n*: | b: m*: s0: | c:", MOVES},
+	 prep_local_move, "a: n*: | b: m*: s0: | c:", MOVES, NULL, NULL},
 	{"move-conflict", "moved A->B on the server, A->C locally -> the server wins",
-	 prep_move_conflict, "a: n*: | b: m*: s0: | c:", MOVES},
+	 prep_move_conflict, "a: n*: | b: m*: s0: | c:", MOVES, NULL, NULL},
 	{"move-flags", "moved and flags changed -> both apply", prep_move_flags,
-	 "a: | b: m*:S n*:F s0: | c:", CRASH_ON_PLAIN | CRASH_ON_NO_MOVE},
+	 "a: | b: m*:S n*:F s0: | c:", CRASH_ON_PLAIN | CRASH_ON_NO_MOVE, NULL, NULL},
 	{"move-remove", "moved and removed -> the moved copy survives", prep_move_remove,
-	 "a: | b: m*: n*: s0: | c:", CRASH_ON_PLAIN | CRASH_ON_NO_MOVE},
+	 "a: | b: m*: n*: s0: | c:", CRASH_ON_PLAIN | CRASH_ON_NO_MOVE, NULL, NULL},
 	{"folder-new-server", "folder new on the server -> made locally",
-	 prep_folder_new_server, "a: p0: | b: q*:", ALL},
+	 prep_folder_new_server, "a: p0: | b: q*:", ALL, NULL, NULL},
 	{"folder-new-local", "folder new locally -> CREATE", prep_folder_new_local,
-	 "a: p0: | b: q*:", ALL},
+	 "a: p0: | b: q*:", ALL, NULL, NULL},
 	{"folder-delete-server", "folder removed on the server -> removed locally",
-	 prep_folder_delete_server, "a: p0:", ALL},
+	 prep_folder_delete_server, "a: p0:", ALL, NULL, NULL},
 	{"folder-delete-local", "emptied folder removed locally -> DELETE",
-	 prep_folder_delete_local, "a: p0:", CRASH_ON_PLAIN},
+	 prep_folder_delete_local, "a: p0:", CRASH_ON_PLAIN, NULL, NULL},
 	{"folder-rename-server", "folder renamed on the server -> renamed locally",
-	 prep_folder_rename_server, "a: p0: | c: q*:", ALL},
+	 prep_folder_rename_server, "a: p0: | c: q*:", ALL, NULL, NULL},
 	{"folder-rename-local", "folder renamed locally -> RENAME",
-	 prep_folder_rename_local, "a: p0: | c: q*:", ALL},
+	 prep_folder_rename_local, "a: p0: | c: q*:", ALL, NULL, NULL},
 	{"uidvalidity", "UIDVALIDITY changed -> re-matched, nothing re-copied",
-	 prep_uidvalidity, "a: n*:S p*: u*:F", ALL},
+	 prep_uidvalidity, "a: n*:S p*: u*:F", ALL, NULL, NULL},
 	{"first", "first sync of an account: downloads, uploads, new folders",
-	 prep_first, "a: l*:S s*: t*:S | b: r*:R | c: c*:", ALL},
+	 prep_first, "a: l*:S s*: t*:S | b: r*:R | c: c*:", ALL, NULL, NULL},
+	{"delete-none", "delete: none -> each side keeps what the other removed",
+	 prep_both_removed_other, "a: x*: z*:", ALL, "delete: none", "a: y*: z*:"},
+	{"pull-only", "direction: pull -> local changes stay local", prep_pull,
+	 "a: n*: p*:S", ALL, "direction: pull", "a: n*: p*:FS u*:"},
 	{"mixed", "every kind of change at once", prep_mixed,
-	 "a: a*:FS b*:R e*: g*:S | b: m*: n*:", CRASH_ON_PLAIN | CRASH_ON_NO_MOVE},
+	 "a: a*:FS b*:R e*: g*:S | b: m*: n*:", CRASH_ON_PLAIN | CRASH_ON_NO_MOVE, NULL, NULL},
 };
 
 const size_t crash_n_scenarios = UTIL_ARRAY_LEN(crash_scenarios);

@@ -28,9 +28,12 @@ struct crash_scenario {
 	const char *row; /* what it proves, SPEC.md's words */
 	void (*prepare)(struct world *w, const char *base, unsigned k);
 	/* Both sides after the run (crash_view_expand spec), on every
-	 * server it runs against. */
+	 * server it runs against; want_local when the Maildir differs (a
+	 * setting kept a change from travelling). */
 	const char *want;
 	unsigned on;
+	const char *sync;       /* more of the account's sync: mapping, or NULL */
+	const char *want_local; /* NULL: as want */
 };
 
 extern const struct crash_scenario crash_scenarios[];

@@ -95,6 +95,19 @@ static void each_prefixed(const char *dir, const char *prefix,
 	closedir(d);
 }
 
+/* each_prefixed over the server's folders "<base>-*": in Dovecot's
+ * Maildir++ layout mailbox "B-x" is the directory ".B-x". */
+static void each_server_folder(struct world *w, const char *base,
+			       void (*fn)(void *, const char *, const char *),
+			       struct view *v)
+{
+	char *maildir = xasprintf("%s/%s/Maildir", w->h->mail_dir, w->h->user);
+	char *prefix = xasprintf(".%s-", base);
+	each_prefixed(maildir, prefix, fn, v);
+	free(prefix);
+	free(maildir);
+}
+
 static void server_folder(void *ctx, const char *suffix, const char *path)
 {
 	view_folder(ctx, suffix);
@@ -103,13 +116,8 @@ static void server_folder(void *ctx, const char *suffix, const char *path)
 char *crash_view_server(struct world *w, const char *base)
 {
 	struct view v = {0};
-	/* Dovecot's Maildir++ layout: mailbox "B-x" is the directory ".B-x";
-	 * empty folders show only there. */
-	char *maildir = xasprintf("%s/%s/Maildir", w->h->mail_dir, w->h->user);
-	char *prefix = xasprintf(".%s-", base);
-	each_prefixed(maildir, prefix, server_folder, &v);
-	free(prefix);
-	free(maildir);
+	/* Empty folders show only as directories. */
+	each_server_folder(w, base, server_folder, &v);
 	char *pattern = xasprintf("%s-*", base);
 	struct harness_record *recs;
 	size_t n;
@@ -178,6 +186,14 @@ static void local_folder(void *ctx, const char *suffix, const char *path)
 			closedir(d);
 		free(dir);
 	}
+}
+
+char *crash_view_server_files(struct world *w, const char *base)
+{
+	struct view v = {0};
+	/* Dovecot keeps a Maildir as well: the same reading as ours. */
+	each_server_folder(w, base, local_folder, &v);
+	return view_line(&v);
 }
 
 char *crash_view_local(struct world *w, const char *base)

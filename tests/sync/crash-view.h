@@ -15,6 +15,10 @@
 #include "world.h"
 
 char *crash_view_server(struct world *w, const char *base);
+/* The server's line read from the files of Dovecot's Maildir (flags in
+ * the names), without a doveadm process: many times cheaper, and checked
+ * against crash_view_server() by the caller now and then. */
+char *crash_view_server_files(struct world *w, const char *base);
 char *crash_view_local(struct world *w, const char *base);
 
 /* A view line from a spec with groups: in "a: n*:S o*: | b:" each item

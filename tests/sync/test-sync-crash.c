@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -39,13 +40,15 @@
 #include "crash-view.h"
 #include "world.h"
 
-enum { K_CI = 4, K_EXTENDED = 16, STRIDE_SANITIZED = 3 };
+enum { K_CI = 7, K_EXTENDED = 32, STRIDE_SANITIZED = 4, ORACLE_EVERY = 8 };
 
 struct tally {
 	unsigned scenarios, points, steps;
 	unsigned lost, duplicated, divergent, not_quiet;
 	unsigned failed; /* resumed runs that did not go through */
 	unsigned unreached; /* children whose run ended before step n */
+	unsigned oracle;    /* server sides also read through doveadm */
+	unsigned dovecot_errors; /* error lines in the server's log */
 };
 
 static struct tally tally;
@@ -153,22 +156,45 @@ static char *quiet_run(struct world *w, const char *base)
 
 /* ---- one scenario ----------------------------------------------------------- */
 
-static const char extra[] = "    sync: {max_delete: 100%}\n";
+
+/* The server's side: from Dovecot's files, and at every ORACLE_EVERY-th
+ * call also through doveadm, which must agree. */
+static unsigned oracle_every = ORACLE_EVERY; /* TIDEMAIL_CRASH_ORACLE=1: always */
+
+static char *server_side(struct world *w, const char *base, bool always)
+{
+	static unsigned calls;
+	char *files = crash_view_server_files(w, base);
+	if (calls++ % oracle_every == 0 || always) {
+		char *oracle = crash_view_server(w, base);
+		if (strcmp(files, oracle))
+			fail_msg("Dovecot's files say \"%s\", doveadm \"%s\"", files, oracle);
+		free(oracle);
+		tally.oracle++;
+	}
+	return files;
+}
+
+/* What both sides must hold after the run. */
+struct want {
+	char *server, *local;
+};
 
 /* Compares both sides with want after a resume; adds to the tally. */
-static void judge(struct world *w, const char *base, const char *want,
+static void judge(struct world *w, const char *base, const struct want *want,
 		  const char *name, unsigned n, unsigned steps)
 {
-	char *server = crash_view_server(w, base), *local = crash_view_local(w, base);
+	char *server = server_side(w, base, false), *local = crash_view_local(w, base);
 	unsigned lost_s, dup_s, lost_l, dup_l;
-	crash_view_count(want, server, &lost_s, &dup_s);
-	crash_view_count(want, local, &lost_l, &dup_l);
+	crash_view_count(want->server, server, &lost_s, &dup_s);
+	crash_view_count(want->local, local, &lost_l, &dup_l);
 	tally.lost += lost_s + lost_l;
 	tally.duplicated += dup_s + dup_l;
-	if (strcmp(server, want) || strcmp(local, want)) {
+	if (strcmp(server, want->server) || strcmp(local, want->local)) {
 		tally.divergent++;
 		report("%s, killed at step %u of %u: server \"%s\", Maildir \"%s\", "
-		       "want \"%s\"", name, n, steps, server, local, want);
+		       "want \"%s\" and \"%s\"", name, n, steps, server, local,
+		       want->server, want->local);
 	}
 	free(server);
 	free(local);
@@ -204,6 +230,18 @@ static void print_trace(void *ctx, const char *line)
 	printf("    %s\n", line);
 }
 
+/* CPU seconds of this process and its reaped children. */
+static double cpu(void)
+{
+	struct rusage a, b;
+	getrusage(RUSAGE_SELF, &a);
+	getrusage(RUSAGE_CHILDREN, &b);
+	return (double)(a.ru_utime.tv_sec + a.ru_stime.tv_sec + b.ru_utime.tv_sec +
+			b.ru_stime.tv_sec) +
+	       (double)(a.ru_utime.tv_usec + a.ru_stime.tv_usec + b.ru_utime.tv_usec +
+			b.ru_stime.tv_usec) / 1e6;
+}
+
 static double now(void)
 {
 	struct timespec t;
@@ -212,12 +250,12 @@ static double now(void)
 }
 
 static void kill_and_resume(struct world *w, const struct world_snap *snap,
-			    const char *base, const char *want,
+			    const char *base, const struct want *want,
 			    const struct crash_scenario *sc, unsigned n, unsigned steps)
 {
-	double t0 = now();
+	double t0 = now(), c0 = cpu();
 	world_restore(w, snap);
-	double t1 = now();
+	double t1 = now(), c1 = cpu();
 	fflush(NULL);
 	pid_t pid = fork();
 	assert_true(pid >= 0);
@@ -234,7 +272,7 @@ static void kill_and_resume(struct world *w, const struct world_snap *snap,
 			 status);
 	tally.unreached += WEXITSTATUS(status) == 0;
 	tally.points++;
-	double t2 = now();
+	double t2 = now(), c2 = cpu();
 	/* The killed session ends on the server before the resume starts, so
 	 * that every point starts from the same place. */
 	world_server_idle(w->h);
@@ -247,7 +285,7 @@ static void kill_and_resume(struct world *w, const struct world_snap *snap,
 		ro.trace_ctx = NULL;
 	}
 	int r = world_sync(w, &ro);
-	double t4 = now();
+	double t4 = now(), c4 = cpu();
 	if (r != 0 || w->rep.folders_failed || w->rep.folders_refused) {
 		tally.failed++;
 		report("%s, killed at step %u of %u: the resumed run failed: %s", sc->name,
@@ -255,8 +293,10 @@ static void kill_and_resume(struct world *w, const struct world_snap *snap,
 	}
 	judge(w, base, want, sc->name, n, steps);
 	if (verbose)
-		printf("  point %u: restore %.3f child %.3f idle %.3f resume %.3f judge %.3f\n",
-		       n, t1 - t0, t2 - t1, t3 - t2, t4 - t3, now() - t4);
+		printf("  point %u: restore %.3f child %.3f idle %.3f resume %.3f judge %.3f; "
+		       "cpu restore %.3f child %.3f resume %.3f judge %.3f\n",
+		       n, t1 - t0, t2 - t1, t3 - t2, t4 - t3, now() - t4, c1 - c0, c2 - c1,
+		       c4 - c2, cpu() - c4);
 }
 
 static void run_scenario(struct harness *h, const struct crash_scenario *sc)
@@ -265,13 +305,19 @@ static void run_scenario(struct harness *h, const struct crash_scenario *sc)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	char *base = xasprintf("X%u", ++base_seq);
 	char *glob = xasprintf("%s-*", base);
+	/* Guards are tested elsewhere: here whole groups go at once. */
+	char *extra = xasprintf("    sync: {max_delete: 100%%%s%s}\n", sc->sync ? ", " : "",
+				sc->sync ? sc->sync : "");
 	struct world_conf wc = {.extra = extra, .connections = 1, .plain = true,
 				.tmp = tmp_dir};
 	struct world *w = world_new_conf(h, glob, &wc);
+	free(extra);
 	sc->prepare(w, base, group_k);
 	world_use(w, glob, false);
 	struct world_snap *snap = world_snapshot(w);
-	char *want = crash_view_expand(sc->want, group_k);
+	struct want want = {crash_view_expand(sc->want, group_k),
+			    crash_view_expand(sc->want_local ? sc->want_local : sc->want,
+					      group_k)};
 
 	/* Uninterrupted, counting the steps: the result every point must
 	 * reach. */
@@ -280,10 +326,10 @@ static void run_scenario(struct harness *h, const struct crash_scenario *sc)
 	int r = world_sync(w, &o);
 	if (r != 0 || w->rep.folders_failed || w->rep.folders_refused)
 		fail_msg("%s: %s", sc->name, w->err.msg ? w->err.msg : "a folder failed");
-	char *server = crash_view_server(w, base), *local = crash_view_local(w, base);
-	if (strcmp(server, want) || strcmp(local, want))
-		fail_msg("%s uninterrupted: server \"%s\", Maildir \"%s\", want \"%s\"",
-			 sc->name, server, local, want);
+	char *server = server_side(w, base, true), *local = crash_view_local(w, base);
+	if (strcmp(server, want.server) || strcmp(local, want.local))
+		fail_msg("%s uninterrupted: server \"%s\", Maildir \"%s\", want \"%s\" "
+			 "and \"%s\"", sc->name, server, local, want.server, want.local);
 	free(server);
 	free(local);
 	char *why = quiet_run(w, base);
@@ -292,7 +338,7 @@ static void run_scenario(struct harness *h, const struct crash_scenario *sc)
 
 	unsigned points = 0;
 	for (unsigned n = 1; n <= count.n; n += stride, points++)
-		kill_and_resume(w, snap, base, want, sc, n, count.n);
+		kill_and_resume(w, snap, base, &want, sc, n, count.n);
 	tally.scenarios++;
 	tally.steps += count.n;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -301,7 +347,8 @@ static void run_scenario(struct harness *h, const struct crash_scenario *sc)
 	       sc->row);
 	fflush(stdout);
 
-	free(want);
+	free(want.server);
+	free(want.local);
 	world_snap_free(snap);
 	world_free(w);
 	drop_folders(h, base);
@@ -311,21 +358,42 @@ static void run_scenario(struct harness *h, const struct crash_scenario *sc)
 
 /* ---- the servers -------------------------------------------------------------- */
 
+/* Lines of the server's log that say something went wrong. */
+static unsigned dovecot_errors(struct harness *h)
+{
+	FILE *f = fopen(h->log_file, "r");
+	if (!f)
+		fail_msg("cannot read %s", h->log_file);
+	unsigned n = 0;
+	char line[4096];
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, "Error:") || strstr(line, "Panic:") ||
+		    strstr(line, "Fatal:") || strcasestr(line, "corrupt")) {
+			report("dovecot: %s", line);
+			n++;
+		}
+	fclose(f);
+	return n;
+}
+
 static void run_on(void **state, unsigned on)
 {
 	struct harness *h = *state;
 	if (!h->pid)
 		skip();
 	unsigned before = tally.lost + tally.duplicated + tally.divergent +
-			  tally.not_quiet + tally.failed;
+			  tally.not_quiet + tally.failed + tally.dovecot_errors;
 	/* TIDEMAIL_CRASH_ONLY=name runs one scenario, for debugging. */
 	const char *only = getenv("TIDEMAIL_CRASH_ONLY");
 	for (size_t i = 0; i < crash_n_scenarios; i++)
 		if ((crash_scenarios[i].on & on) &&
 		    (!only || !strcmp(only, crash_scenarios[i].name)))
 			run_scenario(h, &crash_scenarios[i]);
+	/* Restored files must not upset Dovecot: no index it calls
+	 * corrupted, no error of its own. */
+	tally.dovecot_errors += dovecot_errors(h);
 	unsigned after = tally.lost + tally.duplicated + tally.divergent +
-			 tally.not_quiet + tally.failed;
+			 tally.not_quiet + tally.failed + tally.dovecot_errors;
 	if (after != before)
 		fail_msg("%u bad points (above)", after - before);
 }
@@ -372,16 +440,25 @@ int main(int argc, char **argv)
 {
 	const char *san = getenv("TIDEMAIL_SANITIZED");
 	bool extended = argc > 1 && !strcmp(argv[1], "--extended");
+	if (extended)
+		group_k = K_EXTENDED;
+	else if (san && !strcmp(san, "1"))
+		stride = STRIDE_SANITIZED;
 	verbose = getenv("TIDEMAIL_CRASH_VERBOSE") != NULL;
+	if (getenv("TIDEMAIL_CRASH_ORACLE"))
+		oracle_every = 1;
+	/* For sizing the tiers: TIDEMAIL_CRASH_K (group size) and
+	 * TIDEMAIL_CRASH_STRIDE override the tier's. */
+	const char *k = getenv("TIDEMAIL_CRASH_K"), *st = getenv("TIDEMAIL_CRASH_STRIDE");
+	if (k && strtoul(k, NULL, 10) > 0)
+		group_k = (unsigned)strtoul(k, NULL, 10);
+	if (st && strtoul(st, NULL, 10) > 0)
+		stride = (unsigned)strtoul(st, NULL, 10);
 	if (access("/dev/shm", W_OK | X_OK) == 0) {
 		tmp_dir = "/dev/shm";
 		/* The harness makes its server's directory in $TMPDIR. */
 		setenv("TMPDIR", tmp_dir, 1);
 	}
-	if (extended)
-		group_k = K_EXTENDED;
-	else if (san && !strcmp(san, "1"))
-		stride = STRIDE_SANITIZED;
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 
@@ -399,9 +476,9 @@ int main(int argc, char **argv)
 	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	printf("figures: crash tier=%s group=%u stride=%u scenarios=%u steps=%u points=%u "
 	       "lost=%u duplicated=%u divergent=%u not-quiet=%u failed-resume=%u "
-	       "unreached=%u seconds=%.0f\n",
+	       "unreached=%u doveadm-checks=%u dovecot-errors=%u seconds=%.0f\n",
 	       extended ? "extended" : "ci", group_k, stride, tally.scenarios, tally.steps,
 	       tally.points, tally.lost, tally.duplicated, tally.divergent, tally.not_quiet,
-	       tally.failed, tally.unreached, secs);
+	       tally.failed, tally.unreached, tally.oracle, tally.dovecot_errors, secs);
 	return failed;
 }
