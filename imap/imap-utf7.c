@@ -145,6 +145,10 @@ static bool decode_run(struct buf *b, const char *s, size_t len)
 		} else if (unit >= 0x20 && unit <= 0x7e) {
 			/* Printable ASCII must stand for itself. */
 			return false;
+		} else if (unit == 0) {
+			/* A NUL would cut the name short ("a&AAA-b" read as
+			 * "a", another folder's name). */
+			return false;
 		} else {
 			utf8_put(b, unit);
 		}
