@@ -101,9 +101,17 @@ int maildir_remote_to_local(const struct maildir_tree *t, const char *remote,
 	if (!why && !pp && strcmp(out.data, t->inbox) == 0)
 		why = "would land on the local inbox folder";
 	if (why) {
+		/* The name comes from the server: its control characters
+		 * (CR, LF, ESC...) must not break the one-line message. */
+		buf_reset(&out);
+		for (const unsigned char *p = (const unsigned char *)remote; *p; p++)
+			if (*p < 0x20 || *p == 0x7f)
+				buf_addf(&out, "\\x%02x", *p);
+			else
+				buf_addc(&out, (char)*p);
+		error_set(err, ERR_FOLDER, "remote folder \"%s\": %s", out.data, why);
 		buf_release(&out);
-		return error_set(err, ERR_FOLDER, "remote folder \"%s\": %s",
-				 remote, why);
+		return -ERR_FOLDER;
 	}
 	*rel_r = buf_detach(&out, NULL);
 	return 0;
