@@ -76,6 +76,9 @@ int chaos_run(const char *exe, const char *config, char **out_r, char **err_r,
 
 /* The whole file, or "" if it does not exist. */
 char *chaos_read_file(const char *path);
+/* The program's error lines ("tidemail: ...") of a stderr that may hold
+ * a -v trace as well. */
+char *chaos_errors(const char *text);
 /* Number of lines of text ending in '\n'. */
 size_t chaos_count_lines(const char *text);
 

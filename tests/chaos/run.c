@@ -150,6 +150,18 @@ size_t chaos_count_lines(const char *text)
 	return n;
 }
 
+char *chaos_errors(const char *text)
+{
+	struct buf b = BUF_INIT(BUF_UNLIMITED);
+	for (const char *p = text; *p;) {
+		size_t len = strcspn(p, "\n");
+		if (!strncmp(p, "tidemail: ", 10))
+			buf_addf(&b, "%.*s\n", (int)len, p);
+		p += len + (p[len] == '\n');
+	}
+	return buf_detach(&b, NULL);
+}
+
 int chaos_run(const char *exe, const char *config, char **out_r, char **err_r,
 	      const char *const *args)
 {

@@ -460,8 +460,11 @@ static char *quiet_run(struct model *m)
 	char *after = file_list(m);
 	const char *zero = "t: 0 down (0 bytes), 0 up (0 bytes), flags 0 local 0 server, "
 			   "deleted 0 local 0 server\n";
-	if (status != 0)
-		why = xasprintf("it exited %d: %s", status, err);
+	if (status != 0) {
+		char *errors = chaos_errors(err);
+		why = xasprintf("it exited %d: %s", status, errors);
+		free(errors);
+	}
 	else if (strcmp(out, zero))
 		why = xasprintf("it changed things: %s", out);
 	else if (strcmp(before, after))
@@ -575,7 +578,7 @@ static void run_ok(struct model *m, const char *when)
 	double secs;
 	int status = run_until(m, 1e9, &secs);
 	if (status != 0) {
-		char *err = chaos_read_file(m->err);
+		char *trace = chaos_read_file(m->err), *err = chaos_errors(trace);
 		FAIL(m, "%s: tidemail exited %d: %s", when, status, err);
 	}
 }
@@ -648,7 +651,7 @@ static void kill9(struct harness *h, unsigned seed, unsigned kills)
 			continue;
 		}
 		if (status != 0) {
-			char *err = chaos_read_file(m.err);
+			char *trace = chaos_read_file(m.err), *err = chaos_errors(trace);
 			FAIL(&m, "run %u exited %d: %s", runs, status, err);
 		}
 		/* It went through: everything changed before it is settled. */

@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -43,6 +44,19 @@
 #define HOLD_SECONDS_SANITIZED 6
 
 static const char *exe;
+
+/* Seconds a process spent runnable but waiting for a CPU, from the second
+ * field of /proc/PID/schedstat. */
+static double queued(pid_t pid)
+{
+	char *path = xasprintf("/proc/%d/schedstat", (int)pid);
+	char *text = chaos_read_file(path);
+	unsigned long long on_cpu, waited;
+	int got = sscanf(text, "%llu %llu", &on_cpu, &waited);
+	free(text);
+	free(path);
+	return got == 2 ? (double)waited / 1e9 : 0;
+}
 
 static int setup(void **state)
 {
@@ -68,11 +82,14 @@ static void hundred_runs_at_once(void **state)
 				 ran, hold, h->password);
 	char *config = chaos_config_write(w, "Lock", secret, NULL);
 
-	/* Each child notes when it starts the program; the parent notes
-	 * when it ends. */
-	double *started = mmap(NULL, RUNS * sizeof(double), PROT_READ | PROT_WRITE,
-			       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	assert_true(started != MAP_FAILED);
+	/* Each run has a watcher of its own (a child of this process) that
+	 * notes when it starts the program, when the program ends and how
+	 * long it queued for a CPU; one parent reaping 100 children would
+	 * note the ends late. */
+	double *times = mmap(NULL, 3 * RUNS * sizeof(double), PROT_READ | PROT_WRITE,
+			     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	assert_true(times != MAP_FAILED);
+	double *started = times, *ended = times + RUNS, *waited = times + 2 * RUNS;
 	int gate[2];
 	assert_int_equal(pipe(gate), 0);
 	pid_t pids[RUNS];
@@ -91,7 +108,16 @@ static void hundred_runs_at_once(void **state)
 				;
 			close(gate[0]);
 			started[i] = chaos_now();
-			chaos_exec(exe, config, NULL, errs[i], args);
+			pid_t run = chaos_spawn(exe, config, NULL, errs[i], args);
+			/* Look at the ended program before reaping it, while
+			 * its schedstat is still there. */
+			siginfo_t info;
+			memset(&info, 0, sizeof(info));
+			if (waitid(P_PID, (id_t)run, &info, WEXITED | WNOWAIT) < 0)
+				_exit(126);
+			ended[i] = chaos_now();
+			waited[i] = queued(run);
+			_exit(chaos_wait(run));
 		}
 	}
 	close(gate[0]);
@@ -99,17 +125,16 @@ static void hundred_runs_at_once(void **state)
 	close(gate[1]);
 
 	int status[RUNS];
-	double ended[RUNS], cpu[RUNS];
+	double cpu[RUNS];
 	for (int left = runs; left > 0; left--) {
 		int st;
 		struct rusage ru;
 		pid_t pid = wait4(-1, &st, 0, &ru);
 		assert_true(pid > 0);
-		double now = chaos_now();
 		for (int i = 0; i < runs; i++) {
 			if (pids[i] == pid) {
 				status[i] = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-				ended[i] = now;
+				/* The watcher's own share is a fork and a wait. */
 				cpu[i] = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
 					 (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 			}
@@ -117,7 +142,7 @@ static void hundred_runs_at_once(void **state)
 	}
 
 	int winner = -1, ran_ok = 0, locked = 0, other = 0, right_line = 0;
-	double max_refused = 0, max_cpu = 0, last_refused = 0, winner_end = 0;
+	double max_refused = 0, max_own = 0, max_cpu = 0, last_refused = 0, winner_end = 0;
 	for (int i = 0; i < runs; i++) {
 		char *err = chaos_read_file(errs[i]);
 		if (status[i] == 0) {
@@ -130,6 +155,8 @@ static void hundred_runs_at_once(void **state)
 			double took = ended[i] - started[i];
 			if (took > max_refused)
 				max_refused = took;
+			if (took - waited[i] > max_own)
+				max_own = took - waited[i];
 			if (cpu[i] > max_cpu)
 				max_cpu = cpu[i];
 			if (ended[i] > last_refused)
@@ -154,19 +181,27 @@ static void hundred_runs_at_once(void **state)
 	for (size_t i = 1; i < local.n; i++)
 		dup += !strcmp(local.v[i].name, local.v[i - 1].name);
 	printf("figures: lock runs=%d ran=%d exit75=%d other=%d lines_ok=%d got_lock=%zu "
-	       "max_refused_ms=%.0f max_refused_cpu_ms=%.1f last_refused_after_ms=%.0f "
+	       "max_refused_ms=%.0f max_refused_own_ms=%.0f max_refused_cpu_ms=%.1f "
+	       "last_refused_after_ms=%.0f "
 	       "holder_ms=%.0f downloaded=%zu duplicated=%zu\n", runs, ran_ok, locked,
-	       other, right_line, got_lock, max_refused * 1000, max_cpu * 1000,
+	       other, right_line, got_lock, max_refused * 1000, max_own * 1000, max_cpu * 1000,
 	       (last_refused - opened) * 1000, winner >= 0 ? (winner_end - opened) * 1000 : 0.0, local.n, dup);
 
 	assert_int_equal(ran_ok, 1);
 	assert_int_equal(locked, runs - 1);
 	assert_int_equal(right_line, runs - 1);
 	assert_int_equal(got_lock, 1);
-	/* A second (SPEC.md: "at once"); under the sanitizers, what this
+	/*
+	 * A second each (SPEC.md: "at once"), counted from the run's start
+	 * to its end less the time it stood in the CPU queue: 100 starts at
+	 * once on 2 cores, on a machine other jobs load, queue for the CPU,
+	 * and that says nothing about the program (max_refused_ms, the wall
+	 * time, is printed as well).  A run that waited for the lock would
+	 * sleep, not queue, and is caught.  Under the sanitizers, what this
 	 * proves is memory safety, and the bound is the time the lock is
-	 * held (a run that waited for the lock would take longer). */
-	assert_true(max_refused < (chaos_sanitized() ? (double)hold : 1.0));
+	 * held.
+	 */
+	assert_true(max_own < (chaos_sanitized() ? (double)hold : 1.0));
 	/* Every refusal came while the one run still held the lock. */
 	assert_true(last_refused < winner_end);
 	assert_int_equal(local.n, MESSAGES);
@@ -185,7 +220,7 @@ static void hundred_runs_at_once(void **state)
 	free(ran_text);
 	for (int i = 0; i < runs; i++)
 		free(errs[i]);
-	munmap(started, RUNS * sizeof(double));
+	munmap(times, 3 * RUNS * sizeof(double));
 	free(config);
 	free(secret);
 	free(ran);
