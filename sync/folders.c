@@ -22,6 +22,7 @@
 #include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static int cmp_pair(const void *a, const void *b)
 {
@@ -75,9 +76,28 @@ int sync_list_folders(struct engine *e, struct folder_lists *l, struct error *er
 	if (r < 0)
 		return r;
 	e->no_history = l->n_sf == 0;
-	for (size_t i = 0; i < l->n_rf; i++)
-		if (!l->rfs[i].noselect && selected(e, l->rfs[i].name))
-			pair_get(l, l->rfs[i].name)->rf = &l->rfs[i];
+	for (size_t i = 0; i < l->n_rf; i++) {
+		if (l->rfs[i].noselect || !selected(e, l->rfs[i].name))
+			continue;
+		/* INBOX is INBOX in any case (RFC 3501 5.1); the local side
+		 * and the state spell it so. */
+		const char *name = l->rfs[i].name;
+		struct pair *p = pair_get(l, strcasecmp(name, "INBOX") ? name : "INBOX");
+		if (!p->rf) {
+			p->rf = &l->rfs[i];
+			continue;
+		}
+		/* Two server names that read as one ("&Jjo", not valid
+		 * modified UTF-7 and so taken as sent, and "&-Jjo"; "INBOX"
+		 * and "Inbox"): one local folder cannot stand for both.  The
+		 * first listed is synced; the other is reported, not silently
+		 * dropped.  (A listing repeated after a rename reports it
+		 * again.) */
+		sync_emit(e, SYNC_EV_FOLDER_FAILED, l->rfs[i].name,
+			  "another server folder has the same name (once decoded, or "
+			  "INBOX in another case); only the first listed is synced", NULL);
+		e->rep->folders_failed++;
+	}
 	for (size_t i = 0; i < l->lfs.n; i++)
 		if (selected(e, l->lfs.folders[i].remote))
 			pair_get(l, l->lfs.folders[i].remote)->lf = &l->lfs.folders[i];
