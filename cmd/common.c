@@ -12,10 +12,18 @@ void cmd_error(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	fputs("tidemail: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	char *msg = xvasprintf(fmt, ap);
 	va_end(ap);
+	/* One line, whatever a server put in a folder name or a message:
+	 * control characters (CR, LF, ESC...) are shown, not obeyed. */
+	fputs("tidemail: ", stderr);
+	for (const unsigned char *p = (const unsigned char *)msg; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			fprintf(stderr, "\\x%02x", *p);
+		else
+			fputc(*p, stderr);
+	fputc('\n', stderr);
+	free(msg);
 }
 
 int cmd_load_config(const struct cmd_globals *g, struct config *cfg)
