@@ -58,6 +58,11 @@ int imap_mailbox_wire(struct imap_client *c, const char *utf8, char **wire_r,
  * not offered.  enabled_r (may be NULL): how many the server enabled. */
 int imap_enable(struct imap_client *c, const char *exts, size_t *enabled_r,
 		struct error *err);
+/* The same, only queued: it goes out with the next command that runs,
+ * saving a round trip.  *on_r becomes true once the server's ENABLED
+ * names an extension (it must live until the queue has run); a refusal
+ * leaves it false. */
+void imap_enable_submit(struct imap_client *c, const char *exts, bool *on_r);
 /* ID ("name" "tidemail" "version" V), if offered; the answer is ignored. */
 int imap_id(struct imap_client *c, struct error *err);
 /* The first personal namespace: prefix ("" or "INBOX.") and delimiter. */

@@ -50,6 +50,23 @@ int imap_enable(struct imap_client *c, const char *exts, size_t *enabled_r,
 	return r;
 }
 
+static int note_enabled(void *ctx, const struct imap_response *r,
+			struct error *err)
+{
+	if (r->type == IMAP_U_ENABLED && r->strings.n > 0)
+		*(bool *)ctx = true;
+	return 0;
+}
+
+void imap_enable_submit(struct imap_client *c, const char *exts, bool *on_r)
+{
+	*on_r = false;
+	if (!imap_has_cap(c, "ENABLE"))
+		return;
+	struct imap_cmd_cb cb = {.untagged = note_enabled, .ctx = on_r};
+	imap_submit(c, &cb, "ENABLE %s", exts);
+}
+
 int imap_id(struct imap_client *c, struct error *err)
 {
 	if (!imap_has_cap(c, "ID"))

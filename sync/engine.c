@@ -439,7 +439,7 @@ static int check_root(struct engine *e, struct error *err)
 	return 0;
 }
 
-int sync_connect(struct engine *e, struct error *err)
+int sync_connect(struct engine *e, bool queue_enable, struct error *err)
 {
 	char *secret = NULL;
 	int r = account_secret(e->a, &secret, err);
@@ -460,7 +460,11 @@ int sync_connect(struct engine *e, struct error *err)
 	}
 	e->uidplus = imap_has_cap(e->imap, "UIDPLUS");
 	e->condstore = imap_has_cap(e->imap, "CONDSTORE") || imap_has_cap(e->imap, "QRESYNC");
-	if (imap_has_cap(e->imap, "QRESYNC")) {
+	if (imap_has_cap(e->imap, "QRESYNC") && queue_enable) {
+		/* Nothing needs QRESYNC before the first SELECT: its ENABLE
+		 * rides with the LIST that comes next. */
+		imap_enable_submit(e->imap, "QRESYNC", &e->qresync);
+	} else if (imap_has_cap(e->imap, "QRESYNC")) {
 		size_t enabled = 0;
 		r = imap_enable(e->imap, "QRESYNC", &enabled, err);
 		e->qresync = r == 0 && enabled > 0;
@@ -523,7 +527,7 @@ int sync_account(const struct config *cfg, const struct config_account *a,
 	if (r == 0)
 		r = check_root(&e, err);
 	if (r == 0)
-		r = sync_connect(&e, err);
+		r = sync_connect(&e, true, err);
 	if (r == 0 && !o->dry_run)
 		r = state_intent_pending(e.st, &e.intents, &e.n_intents, err);
 	if (r == 0)

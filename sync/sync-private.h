@@ -189,7 +189,9 @@ void sync_folder_lists_free(struct folder_lists *l);
 int sync_rename_one(struct engine *e, struct folder_lists *l, struct error *err);
 
 /* engine.c */
-int sync_connect(struct engine *e, struct error *err);
+/* queue_enable: the ENABLE is only queued, to go with the next command
+ * (the account's LIST); a worker selects at once and waits for it. */
+int sync_connect(struct engine *e, bool queue_enable, struct error *err);
 /*
  * 1 when a folder is known to be unchanged on both sides, so it costs
  * nothing, not even a SELECT: LIST-STATUS shows the state's UIDVALIDITY,

@@ -111,7 +111,7 @@ static void *worker_main(void *arg)
 		/* A connection or state that could not be had leaves the
 		 * folders to the other connections. */
 		w->ready = state_open(w->e.db_path, &w->e.st, &err) == 0 &&
-			   sync_connect(&w->e, &err) == 0;
+			   sync_connect(&w->e, false, &err) == 0;
 		error_clear(&err);
 		if (w->ready)
 			prepare_all(&w->e, w->q);
