@@ -140,7 +140,7 @@ void netcase_prepare(struct world *w)
 	netcase_changes(w);
 }
 
-char *netcase_config(struct world *w, unsigned port, bool tls, unsigned timeout_s,
+char *netcase_config(struct world *w, unsigned port, const char *tls, unsigned timeout_s,
 		     unsigned connections)
 {
 	const struct config_remote *r = &w->cfg.accounts[0].remote;
@@ -158,7 +158,7 @@ char *netcase_config(struct world *w, unsigned port, bool tls, unsigned timeout_
 		"             user: %s, password: \"%s\", timeout: %us, connections: %u}\n"
 		"    local: {path: %s}\n"
 		"    folders: {include: [\"%s\"]}\n",
-		w->cfg.state_dir, w->cfg.accounts[0].name, port, tls ? "implicit" : "none",
+		w->cfg.state_dir, w->cfg.accounts[0].name, port, tls,
 		r->ca_file, r->user, r->password, timeout_s, connections, w->root,
 		w->cfg.accounts[0].folders.include.v[0]);
 	if (fchmod(fileno(f), 0600) < 0 || fclose(f) != 0)

@@ -44,10 +44,10 @@ void netcase_base(struct world *w);
 void netcase_changes(struct world *w);
 
 /* Writes the config tidemail reads for this world (same state, root and
- * folders as w->cfg, the remote at 127.0.0.1:port with tls "none" or
- * "implicit", the given timeout in seconds and connections); returns its
- * path. */
-char *netcase_config(struct world *w, unsigned port, bool tls, unsigned timeout_s,
+ * folders as w->cfg, the remote at 127.0.0.1:port with tls as the config
+ * says it ("none", "implicit", "starttls"), the given timeout in seconds
+ * and connections); returns its path. */
+char *netcase_config(struct world *w, unsigned port, const char *tls, unsigned timeout_s,
 		     unsigned connections);
 
 /* One run of the binary. */

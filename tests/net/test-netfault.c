@@ -4,11 +4,15 @@
  * through faultproxy, which cuts, stalls or truncates one connection: after
  * the k-th server line, at a random offset inside a server literal (a
  * message body being downloaded), at a random offset of what the client
- * sends (an upload being written), and on implicit TLS at a random byte
- * of the encrypted stream either way.
+ * sends (an upload being written), and on implicit TLS and STARTTLS at a
+ * random byte of the encrypted stream either way.  One random case in
+ * three gets a second fault early in the next run, which is busy
+ * finishing what the first one left.  Some cases sync two folders on two
+ * connections.
  *
  * Each case is a fresh folder with work in both directions (netcase.h),
- * one run of the real binary through the proxy, then the checks:
+ * one run of the real binary (`timeout: 2s`) through the proxy, then the
+ * checks:
  *
  *   - it exits 1 or 3 (SPEC.md section 1), or 0 only if it had in fact
  *     finished (the next run then has nothing to do);
@@ -48,8 +52,20 @@
 #define MARGIN_PLAIN_S 2.0
 #define MARGIN_SANITIZED_S 4.0
 
+/* How tidemail reaches the server: the plain port (`tls: none`), the
+ * implicit TLS port, or the plain port with STARTTLS. */
+enum nf_link {
+	NF_PLAIN,
+	NF_TLS,
+	NF_STARTTLS,
+};
+
+static const char *const link_names[] = {"plain", "tls", "starttls"};
+/* As the config says it. */
+static const char *const link_config[] = {"none", "implicit", "starttls"};
+
 struct nf_case {
-	bool tls;
+	enum nf_link link;
 	/* 1: one folder on one connection; 2: two folders synced in
 	 * parallel on two connections (`connections: 2`). */
 	unsigned folders;
@@ -62,24 +78,27 @@ struct nf_case {
 /* Faults that once failed, or that pin an edge: run first, every time. */
 static const struct nf_case regressions[] = {
 	/* Before the greeting, after it, and a greeting that never comes. */
-	{.tls = false, .folders = 1, .f = {FPROXY_CLOSE, FPROXY_DOWN_BYTE, 0, 0, 0}},
-	{.tls = false, .folders = 1, .f = {FPROXY_CLOSE, FPROXY_AFTER_LINE, 0, 1, 0}},
-	{.tls = false, .folders = 1, .f = {FPROXY_STALL, FPROXY_DOWN_BYTE, 0, 0, 0}},
+	{.link = NF_PLAIN, .folders = 1, .f = {FPROXY_CLOSE, FPROXY_DOWN_BYTE, 0, 0, 0}},
+	{.link = NF_PLAIN, .folders = 1, .f = {FPROXY_CLOSE, FPROXY_AFTER_LINE, 0, 1, 0}},
+	{.link = NF_PLAIN, .folders = 1, .f = {FPROXY_STALL, FPROXY_DOWN_BYTE, 0, 0, 0}},
 	/* TLS: nothing, a handshake cut short, one that stalls half way,
 	 * a client hello that never arrives. */
-	{.tls = true, .folders = 1, .f = {FPROXY_CLOSE, FPROXY_DOWN_BYTE, 0, 0, 0}},
-	{.tls = true, .folders = 1, .f = {FPROXY_CLOSE, FPROXY_DOWN_BYTE, 0, 100, 0}},
-	{.tls = true, .folders = 1, .f = {FPROXY_STALL, FPROXY_DOWN_BYTE, 0, 100, 0}},
-	{.tls = true, .folders = 1, .f = {FPROXY_STALL, FPROXY_UP_BYTE, 0, 0, 0}},
+	{.link = NF_TLS, .folders = 1, .f = {FPROXY_CLOSE, FPROXY_DOWN_BYTE, 0, 0, 0}},
+	{.link = NF_TLS, .folders = 1, .f = {FPROXY_CLOSE, FPROXY_DOWN_BYTE, 0, 100, 0}},
+	{.link = NF_TLS, .folders = 1, .f = {FPROXY_STALL, FPROXY_DOWN_BYTE, 0, 100, 0}},
+	{.link = NF_TLS, .folders = 1, .f = {FPROXY_STALL, FPROXY_UP_BYTE, 0, 0, 0}},
+	/* STARTTLS: cut and stalled after its OK, before the handshake. */
+	{.link = NF_STARTTLS, .folders = 1, .f = {FPROXY_CLOSE, FPROXY_AFTER_LINE, 0, 2, 0}},
+	{.link = NF_STARTTLS, .folders = 1, .f = {FPROXY_STALL, FPROXY_AFTER_LINE, 0, 2, 0}},
 	/* Two connections: the second one's greeting never comes, the first
 	 * one stalls while the second works, the first one is cut. */
-	{.tls = false, .folders = 2, .f = {FPROXY_STALL, FPROXY_DOWN_BYTE, 1, 0, 0}},
-	{.tls = false, .folders = 2, .f = {FPROXY_STALL, FPROXY_AFTER_LINE, 0, 20, 0}},
-	{.tls = true, .folders = 2, .f = {FPROXY_CLOSE, FPROXY_DOWN_BYTE, 0, 20000, 0}},
+	{.link = NF_PLAIN, .folders = 2, .f = {FPROXY_STALL, FPROXY_DOWN_BYTE, 1, 0, 0}},
+	{.link = NF_PLAIN, .folders = 2, .f = {FPROXY_STALL, FPROXY_AFTER_LINE, 0, 20, 0}},
+	{.link = NF_TLS, .folders = 2, .f = {FPROXY_CLOSE, FPROXY_DOWN_BYTE, 0, 20000, 0}},
 };
 
 struct transport {
-	bool tls;
+	enum nf_link link;
 	struct fproxy_stats cal; /* of connection 0 in a run without faults */
 	unsigned cal_conns;
 };
@@ -91,7 +110,7 @@ static struct {
 	uint64_t seed, rng;
 	unsigned next_folder;
 	/* figures */
-	size_t cases, plain, tls, fired, partial, lost, duplicated, converged;
+	size_t cases, plain, tls, starttls, fired, partial, lost, duplicated, converged;
 	size_t stalls, stalls_ok, bad_state, exit0, exit1, exit3;
 	double max_stall;
 } g;
@@ -132,7 +151,7 @@ static char *describe(const struct nf_case *c)
 {
 	char *first = describe_fault(&c->f);
 	char *then = c->then.action != FPROXY_PASS ? describe_fault(&c->then) : NULL;
-	char *text = xasprintf("%s%s %s%s%s", c->tls ? "tls" : "plain",
+	char *text = xasprintf("%s%s %s%s%s", link_names[c->link],
 			       c->folders > 1 ? " 2 folders" : "", first, then ? ", then " : "",
 			       then ? then : "");
 	free(first);
@@ -293,9 +312,10 @@ static void case_prepare(struct harness *h, struct case_run *r, const struct nf_
 	r->what = describe(c);
 	r->w = case_world(h, c, &r->names);
 	struct error err = ERROR_INIT;
-	if (fproxy_start(c->tls ? h->imaps_port : h->imap_port, &r->proxy, &err) < 0)
+	if (fproxy_start(c->link == NF_TLS ? h->imaps_port : h->imap_port, &r->proxy, &err) < 0)
 		fail_msg("%s", err.msg);
-	r->cfg = netcase_config(r->w, fproxy_port(r->proxy), c->tls, TIMEOUT_S, c->folders);
+	r->cfg = netcase_config(r->w, fproxy_port(r->proxy), link_config[c->link], TIMEOUT_S,
+				c->folders);
 	r->log = xasprintf("%s/run.log", r->w->dir);
 	fproxy_arm(r->proxy, &c->f);
 }
@@ -336,10 +356,11 @@ static int second_run(struct case_run *r, double margin)
 	struct harness *h = r->w->h;
 	struct error err = ERROR_INIT;
 	struct fproxy *proxy;
-	if (fproxy_start(r->c.tls ? h->imaps_port : h->imap_port, &proxy, &err) < 0)
+	if (fproxy_start(r->c.link == NF_TLS ? h->imaps_port : h->imap_port, &proxy, &err) < 0)
 		fail_msg("%s", err.msg);
 	free(r->cfg);
-	r->cfg = netcase_config(r->w, fproxy_port(proxy), r->c.tls, TIMEOUT_S, r->c.folders);
+	r->cfg = netcase_config(r->w, fproxy_port(proxy), link_config[r->c.link], TIMEOUT_S,
+				r->c.folders);
 	fproxy_arm(proxy, &r->c.then);
 	struct netcase_run run;
 	netcase_spawn(g.bin, r->cfg, r->log, &run);
@@ -394,8 +415,9 @@ static void case_check(struct case_run *r, struct transport *t, double margin)
 		case_fail(what, "the second run without faults changed things");
 	g.converged++;
 	g.cases++;
-	g.plain += !c->tls;
-	g.tls += c->tls;
+	g.plain += c->link == NF_PLAIN;
+	g.tls += c->link == NF_TLS;
+	g.starttls += c->link == NF_STARTTLS;
 
 	free(r->log);
 	free(r->cfg);
@@ -442,8 +464,9 @@ static struct fproxy_fault random_fault(const struct transport *t, bool stall,
 	const struct fproxy_stats *s = &t->cal;
 	uint64_t down = s->bytes_down / part, up = s->bytes_up / part;
 	unsigned kind = (unsigned)pick(0, 9);
-	if (t->tls) {
-		/* The encrypted stream: random bytes, mostly the server's. */
+	if (t->link != NF_PLAIN) {
+		/* The encrypted stream (after STARTTLS's first lines): random
+		 * bytes, mostly the server's. */
 		if (kind < 7 || stall) {
 			f.n = pick(0, down - 1);
 		} else {
@@ -472,7 +495,7 @@ static struct fproxy_fault random_fault(const struct transport *t, bool stall,
  * early in the next run, where it finishes what the first one left. */
 static struct nf_case random_case(const struct transport *t, bool stall)
 {
-	struct nf_case c = {.tls = t->tls, .folders = 1, .f = random_fault(t, stall, 1)};
+	struct nf_case c = {.link = t->link, .folders = 1, .f = random_fault(t, stall, 1)};
 	if (!stall && pick(0, 2) == 0)
 		c.then = random_fault(t, false, 3);
 	return c;
@@ -481,7 +504,7 @@ static struct nf_case random_case(const struct transport *t, bool stall)
 /* A random fault on one of two connections syncing two folders. */
 static struct nf_case random_parallel(const struct transport *t, bool stall)
 {
-	struct nf_case c = {.tls = t->tls, .folders = 2,
+	struct nf_case c = {.link = t->link, .folders = 2,
 			    .f = {stall ? FPROXY_STALL : FPROXY_CLOSE, FPROXY_DOWN_BYTE, 0, 0, 0}};
 	/* The run's own connection, already logged in, often takes both
 	 * folders before the second one is ready: that one mostly carries
@@ -491,16 +514,16 @@ static struct nf_case random_parallel(const struct transport *t, bool stall)
 	return c;
 }
 
-static void run_transport(struct harness *h, bool tls, size_t n_close, size_t n_stall,
+static void run_transport(struct harness *h, enum nf_link link, size_t n_close, size_t n_stall,
 			  size_t n_parallel)
 {
-	struct transport t = {.tls = tls};
+	struct transport t = {.link = link};
 	/* A run without faults measures the streams the faults fall in. */
-	struct nf_case cal = {.tls = tls, .folders = 1,
+	struct nf_case cal = {.link = link, .folders = 1,
 			      .f = {FPROXY_PASS, FPROXY_DOWN_BYTE, 0, 0, 0}};
 	run_cases(h, &t, &cal, 1, 1);
 	printf("calibration %s: %u connection(s); connection 0: %" PRIu64 " lines, %zu "
-	       "literals, %" PRIu64 " bytes down, %" PRIu64 " up\n", tls ? "tls" : "plain",
+	       "literals, %" PRIu64 " bytes down, %" PRIu64 " up\n", link_names[link],
 	       t.cal_conns, t.cal.lines, t.cal.n_lit, t.cal.bytes_down, t.cal.bytes_up);
 	if (t.cal.bytes_down == 0 || t.cal.bytes_up == 0)
 		fail_msg("the calibration run went nowhere");
@@ -511,7 +534,7 @@ static void run_transport(struct harness *h, bool tls, size_t n_close, size_t n_
 	for (int stall = 1; stall >= 0; stall--) {
 		for (size_t i = 0; i < UTIL_ARRAY_LEN(regressions); i++) {
 			const struct nf_case *c = &regressions[i];
-			if (c->tls == tls && (c->f.action == FPROXY_STALL) == stall) {
+			if (c->link == link && (c->f.action == FPROXY_STALL) == stall) {
 				cases = xgrow(cases, sizeof(*cases), n + 1, &cap);
 				cases[n++] = *c;
 			}
@@ -545,14 +568,21 @@ static void faults_plain(void **state)
 {
 	if (!harness_available())
 		skip();
-	run_transport(*state, false, scaled(10, 200), scaled(1, 10), scaled(2, 40));
+	run_transport(*state, NF_PLAIN, scaled(9, 200), scaled(1, 10), scaled(2, 40));
 }
 
 static void faults_tls(void **state)
 {
 	if (!harness_available())
 		skip();
-	run_transport(*state, true, scaled(7, 150), scaled(1, 10), scaled(2, 40));
+	run_transport(*state, NF_TLS, scaled(6, 150), scaled(1, 10), scaled(2, 40));
+}
+
+static void faults_starttls(void **state)
+{
+	if (!harness_available())
+		skip();
+	run_transport(*state, NF_STARTTLS, scaled(1, 50), scaled(0, 5), scaled(0, 10));
 }
 
 static int setup(void **state)
@@ -583,13 +613,14 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(faults_plain),
 		cmocka_unit_test(faults_tls),
+		cmocka_unit_test(faults_starttls),
 	};
 	int failed = cmocka_run_group_tests(tests, setup, teardown);
-	printf("figures: netfault cases=%zu plain=%zu tls=%zu partial-files=%zu lost=%zu "
-	       "duplicated=%zu converged=%zu stalls-within-timeout=%zu fired=%zu "
+	printf("figures: netfault cases=%zu plain=%zu tls=%zu starttls=%zu partial-files=%zu "
+	       "lost=%zu duplicated=%zu converged=%zu stalls-within-timeout=%zu fired=%zu "
 	       "exit1=%zu exit3=%zu exit0-finished=%zu bad-state=%zu max-stall=%.2fs "
 	       "timeout=%ds seed=%" PRIu64 "\n",
-	       g.cases, g.plain, g.tls, g.partial, g.lost, g.duplicated, g.converged,
+	       g.cases, g.plain, g.tls, g.starttls, g.partial, g.lost, g.duplicated, g.converged,
 	       g.stalls_ok, g.fired, g.exit1, g.exit3, g.exit0, g.bad_state, g.max_stall,
 	       TIMEOUT_S, g.seed);
 	return failed;
