@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -23,6 +24,22 @@ static int rm_one(const char *path, const struct stat *st, int flag, struct FTW 
 {
 	(void)st, (void)flag, (void)ftw;
 	return remove(path) < 0 ? -1 : 0;
+}
+
+struct hw_figures *hw_fig;
+
+void hw_figures_open(void)
+{
+	hw_fig = mmap(NULL, sizeof(*hw_fig), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+		      -1, 0);
+	assert_true(hw_fig != MAP_FAILED);
+	memset(hw_fig, 0, sizeof(*hw_fig));
+}
+
+void hw_figures_close(void)
+{
+	munmap(hw_fig, sizeof(*hw_fig));
+	hw_fig = NULL;
 }
 
 struct hw *hw_new(const char *extra)
@@ -51,6 +68,7 @@ void hw_free(struct hw *w)
 	free(w->state);
 	free(w->db);
 	free(w->extra);
+	free(w->local_opts);
 	buf_release(&w->events);
 	free(w);
 }
@@ -87,9 +105,10 @@ int hw_sync(struct hw *w, unsigned port, struct sync_report *rep, struct error *
 			       "  h:\n"
 			       "    remote: {host: 127.0.0.1, port: %u, tls: none, user: alice,"
 			       " password: \"secret\", connections: 1, timeout: 2s}\n"
-			       "    local: {path: %s}\n"
+			       "    local: {path: %s%s}\n"
 			       "%s",
-			       w->state, port, w->root, w->extra ? w->extra : "");
+			       w->state, port, w->root, w->local_opts ? w->local_opts : "",
+			       w->extra ? w->extra : "");
 	struct config cfg;
 	struct config_env env = {.home = w->top};
 	struct error cerr = ERROR_INIT;
@@ -211,37 +230,40 @@ char *hw_state(const struct hw *w)
 	return buf_detach(&b, NULL);
 }
 
-/* "\nPATH\n..." from "TYPE SIZE PATH" lines: what being new is about. */
-static char *paths_of(const char *tree)
+/* The paths of "TYPE SIZE PATH" lines (pointing into a copy of tree in
+ * *copy_r), sorted: new paths are looked up, not searched for. */
+static char **paths_of(const char *tree, char **copy_r, size_t *n_r)
 {
-	struct buf b = BUF_INIT(BUF_UNLIMITED);
-	buf_addc(&b, '\n');
-	for (const char *l = tree; *l;) {
-		const char *end = strchr(l, '\n');
-		const char *path = strchr(strchr(l, ' ') + 1, ' ') + 1;
-		buf_add(&b, path, (size_t)(end - path) + 1);
+	char *copy = xstrdup(tree);
+	char **v = NULL;
+	size_t n = 0, cap = 0;
+	for (char *l = copy; *l;) {
+		char *end = strchr(l, '\n');
+		*end = '\0';
+		v = xgrow(v, sizeof(*v), n + 1, &cap);
+		v[n++] = strchr(strchr(l, ' ') + 1, ' ') + 1;
 		l = end + 1;
 	}
-	return buf_detach(&b, NULL);
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_str);
+	*copy_r = copy;
+	*n_r = n;
+	return v;
 }
 
 /* How many paths of after are not in before and satisfy fn. */
 static size_t count_new(const char *before, const char *after, bool (*fn)(const char *path))
 {
-	char *old = paths_of(before), *now = paths_of(after);
-	size_t n = 0;
-	for (const char *l = now + 1; *l;) {
-		const char *end = strchr(l, '\n');
-		char *needle = xstrndup(l - 1, (size_t)(end - l) + 2);
-		if (!strstr(old, needle)) {
-			needle[strlen(needle) - 1] = '\0';
-			n += fn(needle + 1);
-		}
-		free(needle);
-		l = end + 1;
-	}
+	char *c0, *c1;
+	size_t n0, n1, n = 0;
+	char **old = paths_of(before, &c0, &n0), **now = paths_of(after, &c1, &n1);
+	for (size_t i = 0; i < n1; i++)
+		if (!(n0 && bsearch(&now[i], old, n0, sizeof(*old), cmp_str)) && fn(now[i]))
+			n++;
 	free(old);
 	free(now);
+	free(c0);
+	free(c1);
 	return n;
 }
 
@@ -311,7 +333,8 @@ int hw_forked(const char *name, CMUnitTestFunction fn, void *state)
 		/* A test group of its own: a failure must not return into
 		 * the parent's runner, which this child has a copy of. */
 		const struct CMUnitTest t[] = {{name, forked_test, NULL, NULL, &f}};
-		_exit(_cmocka_run_group_tests(name, t, 1, NULL, NULL) ? 1 : 0);
+		/* exit, not _exit: LeakSanitizer checks the child at exit. */
+		exit(_cmocka_run_group_tests(name, t, 1, NULL, NULL) ? 1 : 0);
 	}
 	int status;
 	assert_int_equal(waitpid(pid, &status, 0), pid);

@@ -24,10 +24,21 @@ struct hw {
 	char *state; /* state_dir */
 	char *db;    /* the account's state file */
 	char *extra; /* YAML lines added to the account, or NULL */
+	char *local_opts; /* more of local: (", layout: maildir++"), or NULL */
 	/* One line per folder failure or refusal: "FOLDER<TAB>TEXT". */
 	struct buf events;
 	size_t multiline; /* reports (error or event) that spanned lines */
 };
+
+/* The figures of the whole test, shared with the children that run the
+ * cases (MAP_SHARED): each child adds what it found. */
+struct hw_figures {
+	size_t cases, names;            /* server cases and names run */
+	size_t crashes, outside, advances;
+};
+extern struct hw_figures *hw_fig;
+void hw_figures_open(void);
+void hw_figures_close(void);
 
 struct hw *hw_new(const char *extra);
 void hw_free(struct hw *w);

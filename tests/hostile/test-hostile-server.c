@@ -23,9 +23,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "hostile-server.h"
+#include "hostile-tests.h"
 #include "hostile-world.h"
 
 #define MSG(id) "From: x@example.org\r\nMessage-ID: <" id "@test>\r\nSubject: " id \
@@ -75,11 +75,6 @@ struct hcase {
 	/* Extra check after the hostile run, or NULL. */
 	void (*check)(struct hw *w);
 };
-
-/* Shared with the children that run the cases (MAP_SHARED). */
-static struct figures {
-	size_t cases, crashes, outside, advances;
-} *fig;
 
 static char *with_port(const char *want, unsigned port)
 {
@@ -300,11 +295,11 @@ static void run_case(const struct hcase *hc)
 
 	char *tree1 = hw_tree(w), *state1 = hw_state(w);
 	size_t outside = hw_outside(tree0, tree1);
-	fig->outside += outside;
+	hw_fig->outside += outside;
 	if (outside)
 		fail_msg("%s: written outside local.path:\n%s", hc->name, tree1);
 	size_t adv = state_advances(hc, state0, state1, tree1);
-	fig->advances += adv;
+	hw_fig->advances += adv;
 	if (adv)
 		fail_msg("%s: the state moved past what is true:\n%s---\n%s", hc->name, state0,
 			 state1);
@@ -383,6 +378,13 @@ static const struct hs_hook uid_twice_hooks[] = {
 	     "\"14-Nov-2023 22:13:20 +0000\")\r\n"
 	     "* 2 FETCH (UID 1 FLAGS () RFC822.SIZE 80 INTERNALDATE "
 	     "\"14-Nov-2023 22:13:20 +0000\")\r\n$T OK\r\n"),
+};
+static const struct hs_hook uid_twice_changes_hooks[] = {
+	HOOK(FLAGS_FETCH, HS_REPLACE,
+	     "* 3 FETCH (UID 3 FLAGS () RFC822.SIZE 77 INTERNALDATE "
+	     "\"14-Nov-2023 22:13:20 +0000\" MODSEQ (30))\r\n"
+	     "* 3 FETCH (UID 3 FLAGS (\\Seen) RFC822.SIZE 77 INTERNALDATE "
+	     "\"14-Nov-2023 22:13:20 +0000\" MODSEQ (30))\r\n$T OK\r\n"),
 };
 static const struct hs_hook ok_before_literal_hooks[] = {
 	{.when = "APPEND", .nth = 1, .act = HS_LITERAL, .prefix = "$T OK [APPENDUID 100 7] fake\r\n"},
@@ -523,6 +525,8 @@ static const struct hcase cases[] = {
 	CASE(uid_2_32, .expect = EX_ACCOUNT, .want = "IMAP server sent a malformed FETCH UID"),
 	CASE(uid_twice, .setup = SETUP_FIRST, .expect = EX_FOLDER,
 	     .want = "INBOX: the server sent UID 1 twice"),
+	CASE(uid_twice_changes, .expect = EX_FOLDER,
+	     .want = "planner: a UID appears twice in the server view"),
 	CASE(ok_before_literal, .setup = SETUP_UPLOAD, .expect = EX_ACCOUNT,
 	     .want = "IMAP server answered OK to a command it has not received in full "
 		     "(tag T13)",
@@ -585,33 +589,18 @@ static void one_case(void **state)
 {
 	const struct hcase *hc = *state;
 	int r = hw_forked(hc->name, in_child, *state);
-	fig->cases++;
-	fig->crashes += r == 2;
+	hw_fig->cases++;
+	hw_fig->crashes += r == 2;
 	if (r)
 		fail_msg("%s: %s", hc->name, r == 2 ? "the run crashed" : "failed (see above)");
 }
 
-static void print_figures(void)
+int hostile_server_tests(void)
 {
-	printf("figures: hostile server-cases=%zu crashes=%zu outside-writes=%zu "
-	       "state-advances=%zu\n",
-	       fig->cases, fig->crashes, fig->outside, fig->advances);
-}
-
-int main(void)
-{
-	fig = mmap(NULL, sizeof(*fig), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	assert_true(fig != MAP_FAILED);
 	struct CMUnitTest tests[UTIL_ARRAY_LEN(cases)];
 	for (size_t i = 0; i < UTIL_ARRAY_LEN(cases); i++)
 		tests[i] = (struct CMUnitTest){cases[i].name, one_case, NULL, NULL,
 					       (void *)(uintptr_t)&cases[i]};
-	/* HOSTILE_CASE=name runs one case (cmocka's filter). */
-	if (getenv("HOSTILE_CASE"))
-		cmocka_set_test_filter(getenv("HOSTILE_CASE"));
-	int failed = _cmocka_run_group_tests("hostile-server", tests, UTIL_ARRAY_LEN(tests),
-					     NULL, NULL);
-	print_figures();
-	munmap(fig, sizeof(*fig));
-	return failed;
+	return _cmocka_run_group_tests("hostile-server", tests, UTIL_ARRAY_LEN(tests), NULL,
+				       NULL);
 }
