@@ -53,16 +53,18 @@
 #define MARGIN_SANITIZED_S 4.0
 
 /* How tidemail reaches the server: the plain port (`tls: none`), the
- * implicit TLS port, or the plain port with STARTTLS. */
+ * implicit TLS port, the plain port with STARTTLS, or the plain port of a
+ * server that offers COMPRESS=DEFLATE (a harness of its own). */
 enum nf_link {
 	NF_PLAIN,
 	NF_TLS,
 	NF_STARTTLS,
+	NF_DEFLATE,
 };
 
-static const char *const link_names[] = {"plain", "tls", "starttls"};
+static const char *const link_names[] = {"plain", "tls", "starttls", "deflate"};
 /* As the config says it. */
-static const char *const link_config[] = {"none", "implicit", "starttls"};
+static const char *const link_config[] = {"none", "implicit", "starttls", "none"};
 
 struct nf_case {
 	enum nf_link link;
@@ -90,6 +92,9 @@ static const struct nf_case regressions[] = {
 	/* STARTTLS: cut and stalled after its OK, before the handshake. */
 	{.link = NF_STARTTLS, .folders = 1, .f = {FPROXY_CLOSE, FPROXY_AFTER_LINE, 0, 2, 0}},
 	{.link = NF_STARTTLS, .folders = 1, .f = {FPROXY_STALL, FPROXY_AFTER_LINE, 0, 2, 0}},
+	/* DEFLATE: a compressed stream cut short and stalled. */
+	{.link = NF_DEFLATE, .folders = 1, .f = {FPROXY_CLOSE, FPROXY_DOWN_BYTE, 0, 5000, 0}},
+	{.link = NF_DEFLATE, .folders = 1, .f = {FPROXY_STALL, FPROXY_DOWN_BYTE, 0, 5000, 0}},
 	/* Two connections: the second one's greeting never comes, the first
 	 * one stalls while the second works, the first one is cut. */
 	{.link = NF_PLAIN, .folders = 2, .f = {FPROXY_STALL, FPROXY_DOWN_BYTE, 1, 0, 0}},
@@ -110,7 +115,7 @@ static struct {
 	uint64_t seed, rng;
 	unsigned next_folder;
 	/* figures */
-	size_t cases, plain, tls, starttls, fired, partial, lost, duplicated, converged;
+	size_t cases, plain, tls, starttls, deflate, fired, partial, lost, duplicated, converged;
 	size_t stalls, stalls_ok, bad_state, exit0, exit1, exit3;
 	double max_stall;
 } g;
@@ -418,6 +423,7 @@ static void case_check(struct case_run *r, struct transport *t, double margin)
 	g.plain += c->link == NF_PLAIN;
 	g.tls += c->link == NF_TLS;
 	g.starttls += c->link == NF_STARTTLS;
+	g.deflate += c->link == NF_DEFLATE;
 
 	free(r->log);
 	free(r->cfg);
@@ -465,8 +471,8 @@ static struct fproxy_fault random_fault(const struct transport *t, bool stall,
 	uint64_t down = s->bytes_down / part, up = s->bytes_up / part;
 	unsigned kind = (unsigned)pick(0, 9);
 	if (t->link != NF_PLAIN) {
-		/* The encrypted stream (after STARTTLS's first lines): random
-		 * bytes, mostly the server's. */
+		/* An encrypted or compressed stream (after the first lines of
+		 * STARTTLS or COMPRESS): random bytes, mostly the server's. */
 		if (kind < 7 || stall) {
 			f.n = pick(0, down - 1);
 		} else {
@@ -568,14 +574,14 @@ static void faults_plain(void **state)
 {
 	if (!harness_available())
 		skip();
-	run_transport(*state, NF_PLAIN, scaled(9, 200), scaled(1, 10), scaled(2, 40));
+	run_transport(*state, NF_PLAIN, scaled(7, 200), scaled(1, 10), scaled(2, 40));
 }
 
 static void faults_tls(void **state)
 {
 	if (!harness_available())
 		skip();
-	run_transport(*state, NF_TLS, scaled(6, 150), scaled(1, 10), scaled(2, 40));
+	run_transport(*state, NF_TLS, scaled(4, 150), scaled(1, 10), scaled(2, 40));
 }
 
 static void faults_starttls(void **state)
@@ -585,9 +591,21 @@ static void faults_starttls(void **state)
 	run_transport(*state, NF_STARTTLS, scaled(1, 50), scaled(0, 5), scaled(0, 10));
 }
 
+static void faults_deflate(void **state)
+{
+	if (!harness_available())
+		skip();
+	run_transport(*state, NF_DEFLATE, scaled(2, 50), scaled(0, 5), scaled(0, 10));
+}
+
 static int setup(void **state)
 {
 	return world_setup(state, NULL);
+}
+
+static int setup_compress(void **state)
+{
+	return world_setup(state, &(struct harness_opts){.compress = true});
 }
 
 static int teardown(void **state)
@@ -616,11 +634,17 @@ int main(int argc, char **argv)
 		cmocka_unit_test(faults_starttls),
 	};
 	int failed = cmocka_run_group_tests(tests, setup, teardown);
-	printf("figures: netfault cases=%zu plain=%zu tls=%zu starttls=%zu partial-files=%zu "
+	const struct CMUnitTest compressed[] = {
+		cmocka_unit_test(faults_deflate),
+	};
+	failed += cmocka_run_group_tests_name("COMPRESS=DEFLATE", compressed, setup_compress,
+					      teardown);
+	printf("figures: netfault cases=%zu plain=%zu tls=%zu starttls=%zu deflate=%zu "
+	       "partial-files=%zu "
 	       "lost=%zu duplicated=%zu converged=%zu stalls-within-timeout=%zu fired=%zu "
 	       "exit1=%zu exit3=%zu exit0-finished=%zu bad-state=%zu max-stall=%.2fs "
 	       "timeout=%ds seed=%" PRIu64 "\n",
-	       g.cases, g.plain, g.tls, g.starttls, g.partial, g.lost, g.duplicated, g.converged,
+	       g.cases, g.plain, g.tls, g.starttls, g.deflate, g.partial, g.lost, g.duplicated, g.converged,
 	       g.stalls_ok, g.fired, g.exit1, g.exit3, g.exit0, g.bad_state, g.max_stall,
 	       TIMEOUT_S, g.seed);
 	return failed;
