@@ -53,10 +53,13 @@ struct disk_run {
 void disk_run(const struct disk_env *env, const char *fault, struct disk_run *r);
 void disk_run_release(struct disk_run *r);
 
+/* True when path is dir or below it. */
+bool disk_under(const char *path, const char *dir);
+
 /* True when r failed the way SPEC.md says: exit 1 and exactly one line on
- * stderr, "tidemail: account t...", naming the cause: strerror(e), or,
- * for a fault on a file in state_dir, the state file and SQLite's words
- * for it. */
+ * stderr, "tidemail: account t...", naming the cause: strerror(e), or
+ * the state file and SQLite's words for it, when the fault was injected
+ * into a file in state_dir or was not injected at all (a real full disk). */
 bool disk_run_one_line_error(const struct disk_run *r, int e, const char *state_dir);
 
 /* The full text of the message name, with eol line ends: headers,
