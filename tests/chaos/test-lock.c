@@ -2,9 +2,10 @@
 /*
  * One run per account (SPEC.md section 5), through the real program:
  * 100 copies of `tidemail sync` (25 under the sanitizers) started at the
- * same instant on one account.  Exactly one may run; every other one must exit 75 within a
- * second of its own start, with one line saying that another run holds
- * the account, and must change nothing.
+ * same instant on one account.  Exactly one may run; every other one
+ * must exit 75 within a second of its own start (not counting the time
+ * it queued for a CPU, see below), with one line saying that another
+ * run holds the account, and must change nothing.
  *
  * The account's password_command notes each run that got past the lock
  * (it is asked only after the lock is taken) and then waits, so the one
