@@ -8,12 +8,15 @@
  *   - the run ends with the exact one-line error the case expects (or
  *     goes through, where the right answer is to carry on), no crash;
  *   - nothing is created outside local.path and the state directory;
- *   - a failed case leaves no new message file in cur/ or new/ and the
- *     agreed state (folders and messages) as it was before the run;
+ *   - the state goes no further than the truth: no message row with a
+ *     UID the server never gave or a file that is not there, and for a
+ *     failed case INBOX's UIDVALIDITY/UIDNEXT/HIGHESTMODSEQ unchanged;
+ *   - no message file in cur/ or new/ that the state does not know (a
+ *     partial download made visible);
  *   - a later run against an honest server goes through, and the one
  *     after it changes nothing: the hostile run did no lasting harm.
  *
- * Prints "figures: hostile server-cases=N ...".
+ * Each case runs in a child of its own; test-hostile.c prints the figures.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -364,6 +367,11 @@ static const struct hs_hook body_unknown_uid_hooks[] = {
 static const struct hs_hook body_without_uid_hooks[] = {
 	HOOK(BODY_FETCH, HS_REPLACE, "* 3 FETCH (BODY[] {5}\r\nhello UID 3)\r\n$T OK\r\n"),
 };
+static const struct hs_hook body_twice_hooks[] = {
+	HOOK(BODY_FETCH, HS_REPLACE,
+	     "* 3 FETCH (UID 3 BODY[] {5}\r\nfirst)\r\n"
+	     "* 3 FETCH (UID 3 BODY[] {6}\r\nsecond)\r\n$T OK\r\n"),
+};
 static const struct hs_hook uid_zero_hooks[] = {
 	HOOK(FLAGS_FETCH, HS_REPLACE,
 	     "* 3 FETCH (UID 0 FLAGS () RFC822.SIZE 9 MODSEQ (11))\r\n$T OK\r\n"),
@@ -520,6 +528,9 @@ static const struct hcase cases[] = {
 		     "(or not before the body)"),
 	CASE(body_without_uid, .expect = EX_ACCOUNT,
 	     .want = "INBOX: the server sent a body for UID 0, which was not asked for "
+		     "(or not before the body)"),
+	CASE(body_twice, .expect = EX_ACCOUNT,
+	     .want = "INBOX: the server sent a body for UID 3, which was not asked for "
 		     "(or not before the body)"),
 	CASE(uid_zero, .expect = EX_ACCOUNT, .want = "IMAP server sent a malformed FETCH UID"),
 	CASE(uid_2_32, .expect = EX_ACCOUNT, .want = "IMAP server sent a malformed FETCH UID"),
