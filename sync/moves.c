@@ -164,13 +164,6 @@ static bool has_file(const struct folder_run *f, const struct run_index *ix,
 }
 
 /* After moves changed the views: a plain search. */
-static const struct plan_local_msg *local_of(const struct folder_run *f, const char *name)
-{
-	for (size_t i = 0; i < f->n_local; i++)
-		if (!strcmp(f->plocal[i].name, name))
-			return &f->plocal[i];
-	return NULL;
-}
 
 static ssize_t remote_index(const struct folder_run *f, uint32_t uid)
 {
@@ -558,20 +551,72 @@ static int carry_out(struct engine *e, struct move *moves, size_t n, struct erro
 
 /* ---- the views after the moves ----------------------------------------- */
 
+/* The files of each run by name, for the moves' lookups; drops and adds
+ * are gathered and applied once per run (one at a time, n moves cost
+ * n scans of a folder's files). */
+struct file_moves {
+	const struct plan_local_msg **by_name;
+	size_t n;                             /* plocal's length before */
+	bool *drop;                           /* index-aligned with plocal */
+	struct plan_local_msg *add;           /* copies: plocal may move */
+	size_t n_add;
+};
+
+static int cmp_local_name(const void *a, const void *b)
+{
+	return strcmp((*(const struct plan_local_msg *const *)a)->name,
+		      (*(const struct plan_local_msg *const *)b)->name);
+}
+
+static const struct plan_local_msg *file_named(const struct folder_run *f,
+					       const struct file_moves *fm, const char *name)
+{
+	struct plan_local_msg key = {.name = name};
+	const struct plan_local_msg *k = &key, *const *hit = NULL;
+	if (f->n_local)
+		hit = bsearch(&k, fm->by_name, f->n_local, sizeof(*fm->by_name),
+			      cmp_local_name);
+	return hit ? *hit : NULL;
+}
+
+static size_t run_of(struct folder_run *const *runs, size_t n_runs,
+		     const struct folder_run *f)
+{
+	size_t k = 0;
+	while (k < n_runs && runs[k] != f)
+		k++;
+	return k;
+}
+
 static void update_views(struct move *moves, size_t n, struct folder_run **runs,
 			 size_t n_runs)
 {
+	struct file_moves *fm = xcalloc(n_runs ? n_runs : 1, sizeof(*fm));
+	for (size_t k = 0; k < n_runs; k++) {
+		const struct folder_run *f = runs[k];
+		if (!f)
+			continue;
+		fm[k].n = f->n_local;
+		fm[k].by_name = xcalloc(f->n_local ? f->n_local : 1, sizeof(*fm[k].by_name));
+		for (size_t i = 0; i < f->n_local; i++)
+			fm[k].by_name[i] = &f->plocal[i];
+		if (f->n_local)
+			qsort(fm[k].by_name, f->n_local, sizeof(*fm[k].by_name), cmp_local_name);
+		fm[k].drop = xcalloc(f->n_local ? f->n_local : 1, sizeof(*fm[k].drop));
+		fm[k].add = xcalloc(n ? n : 1, sizeof(*fm[k].add));
+	}
 	for (size_t i = 0; i < n; i++) {
 		struct move *m = &moves[i];
 		if (m->kind == MOVE_FAILED)
 			continue;
 		struct state_msg s = m->from->msgs.msgs[m->row];
 		/* The file, wherever it was, is now in m->to. */
-		const struct plan_local_msg *l = s.local ? local_of(m->file_in, s.local) : NULL;
-		struct plan_local_msg moved = l ? *l : (struct plan_local_msg){0};
-		if (l && m->file_in != m->to) {
-			sync_view_drop_local(m->file_in, s.local);
-			sync_view_add_local(m->to, &moved);
+		size_t a = run_of(runs, n_runs, m->file_in), b = run_of(runs, n_runs, m->to);
+		const struct plan_local_msg *l = s.local && a < n_runs
+			? file_named(m->file_in, &fm[a], s.local) : NULL;
+		if (l && m->file_in != m->to && b < n_runs) {
+			fm[a].drop[l - m->file_in->plocal] = true;
+			fm[b].add[fm[b].n_add++] = *l;
 		}
 		if (m->kind == MOVE_SERVER) {
 			ssize_t k = remote_index(m->from, s.uid);
@@ -591,6 +636,18 @@ static void update_views(struct move *moves, size_t n, struct folder_run **runs,
 		if (s.uid || s.local)
 			sync_view_add_state(m->to, &s);
 	}
+	/* Adds first: they copy names that dropped entries and rows own. */
+	for (size_t k = 0; k < n_runs; k++)
+		if (runs[k])
+			sync_view_add_locals(runs[k], fm[k].add, fm[k].n_add);
+	for (size_t k = 0; k < n_runs; k++) {
+		if (!runs[k])
+			continue;
+		sync_view_drop_locals(runs[k], fm[k].drop, fm[k].n);
+		free(fm[k].by_name);
+		free(fm[k].drop);
+		free(fm[k].add);
+	}
 	for (size_t k = 0; k < n_runs; k++) {
 		struct folder_run *f = runs[k];
 		if (!f)
@@ -606,6 +663,7 @@ static void update_views(struct move *moves, size_t n, struct folder_run **runs,
 			sync_view_drop_states(f, drop);
 		free(drop);
 	}
+	free(fm);
 }
 
 static void plan_lines(struct engine *e, const struct move *moves, size_t n)

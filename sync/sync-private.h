@@ -133,8 +133,10 @@ const struct remote_extra *sync_remote_extra(const struct folder_run *f,
 void sync_view_drop_remote(struct folder_run *f, uint32_t uid);
 void sync_view_add_remote(struct folder_run *f, const struct plan_remote_msg *m,
 			  const struct remote_extra *x);
-void sync_view_drop_local(struct folder_run *f, const char *name);
-void sync_view_add_local(struct folder_run *f, const struct plan_local_msg *l);
+/* Drops the files marked in drop, which covers f->plocal's first n. */
+void sync_view_drop_locals(struct folder_run *f, const bool *drop, size_t n);
+/* Adds copies of n files (their names are copied too). */
+void sync_view_add_locals(struct folder_run *f, const struct plan_local_msg *ls, size_t n);
 /* Drops the state rows whose drop[i] is set (rows are reordered). */
 void sync_view_drop_states(struct folder_run *f, const bool *drop);
 void sync_view_add_state(struct folder_run *f, const struct state_msg *m);

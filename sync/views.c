@@ -202,12 +202,48 @@ static int on_fetch(void *ctx, const struct imap_response *r, struct error *err)
 
 /* Applies the VANISHED sets gathered so far, then makes the view sorted
  * again so that it can serve as the base of another FETCH. */
+static int cmp_range_lo(const void *a, const void *b)
+{
+	uint32_t x = ((const struct imap_uid_range *)a)->lo;
+	uint32_t y = ((const struct imap_uid_range *)b)->lo;
+	return x < y ? -1 : x > y;
+}
+
+/* Zeroes the UIDs of the view that set names: the ranges sorted once,
+ * each UID found by binary search (a set may hold a thousand ranges
+ * after a thousand moves; asking the set UID by UID walked them all). */
+static void drop_vanished(struct folder_run *f, const struct imap_uid_set *set)
+{
+	if (set->n == 0)
+		return;
+	struct imap_uid_range *v = xcalloc(set->n, sizeof(*v));
+	memcpy(v, set->v, set->n * sizeof(*v));
+	qsort(v, set->n, sizeof(*v), cmp_range_lo);
+	/* reach[i]: the highest UID ranges 0..i cover (they may overlap). */
+	uint32_t *reach = xcalloc(set->n, sizeof(*reach));
+	for (size_t i = 0; i < set->n; i++)
+		reach[i] = i && reach[i - 1] > v[i].hi ? reach[i - 1] : v[i].hi;
+	for (size_t i = 0; i < f->n_remote; i++) {
+		uint32_t uid = f->premote[i].uid;
+		size_t lo = 0, hi = set->n; /* first range starting after uid */
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (v[mid].lo <= uid)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo > 0 && reach[lo - 1] >= uid)
+			f->premote[i].uid = 0;
+	}
+	free(reach);
+	free(v);
+}
+
 static void settle(struct folder_run *f)
 {
 	for (size_t v = 0; v < f->n_vanished; v++) {
-		for (size_t i = 0; i < f->n_remote; i++)
-			if (imap_uid_set_contains(&f->vanished[v], f->premote[i].uid))
-				f->premote[i].uid = 0;
+		drop_vanished(f, &f->vanished[v]);
 		imap_uid_set_free(&f->vanished[v]);
 	}
 	free(f->vanished);
@@ -409,22 +445,26 @@ void sync_view_add_remote(struct folder_run *f, const struct plan_remote_msg *m,
 	f->n_base = f->n_remote;
 }
 
-void sync_view_drop_local(struct folder_run *f, const char *name)
+void sync_view_drop_locals(struct folder_run *f, const bool *drop, size_t n)
 {
+	size_t j = 0;
 	for (size_t i = 0; i < f->n_local; i++)
-		if (!strcmp(f->plocal[i].name, name)) {
-			f->plocal[i] = f->plocal[--f->n_local];
-			return;
-		}
+		if (i >= n || !drop[i])
+			f->plocal[j++] = f->plocal[i];
+	f->n_local = j;
 }
 
-void sync_view_add_local(struct folder_run *f, const struct plan_local_msg *l)
+void sync_view_add_locals(struct folder_run *f, const struct plan_local_msg *ls, size_t n)
 {
-	f->owned = xrealloc(f->owned, (f->n_owned + 1) * sizeof(*f->owned));
-	char *name = f->owned[f->n_owned++] = xstrdup(l->name);
-	f->plocal = xrealloc(f->plocal, (f->n_local + 1) * sizeof(*f->plocal));
-	f->plocal[f->n_local] = *l;
-	f->plocal[f->n_local++].name = name;
+	if (n == 0)
+		return;
+	f->owned = xrealloc(f->owned, (f->n_owned + n) * sizeof(*f->owned));
+	f->plocal = xrealloc(f->plocal, (f->n_local + n) * sizeof(*f->plocal));
+	for (size_t i = 0; i < n; i++) {
+		char *name = f->owned[f->n_owned++] = xstrdup(ls[i].name);
+		f->plocal[f->n_local] = ls[i];
+		f->plocal[f->n_local++].name = name;
+	}
 }
 
 void sync_view_drop_states(struct folder_run *f, const bool *drop)
