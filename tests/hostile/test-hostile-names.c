@@ -225,22 +225,22 @@ static void run_names(const struct name_case *const *ncs, size_t n)
 /* REFUSED(label, raw, folder, want); SYNCED(label, raw-quoted name, dir). */
 #define REF(l, r, f, w) {.label = l, .raw = r, .outcome = REFUSED, .folder = f, .want = w}
 #define SYN(l, n, d) {.label = l, .raw = "\"" n "\"", .box = n, .outcome = SYNCED, .want = d}
-#define COMPONENT(n, why) REF(#n, "\"" n "\"", n, "remote folder \"" n "\": " why)
+#define COMPONENT(l, n, why) REF(l, "\"" n "\"", n, "remote folder \"" n "\": " why)
 #define DOTS "'.' or '..' component"
 #define MAILDIR_DIR "name component is a Maildir directory (cur, new, tmp)"
 
 static struct name_case names[] = {
-	COMPONENT("..", DOTS),
-	COMPONENT("../x", DOTS),
-	COMPONENT("/abs", "empty name component"),
-	COMPONENT("a/../../b", DOTS),
-	COMPONENT(".", DOTS),
-	COMPONENT("cur", MAILDIR_DIR),
-	COMPONENT("a/new", MAILDIR_DIR),
-	COMPONENT("tmp/b", MAILDIR_DIR),
-	COMPONENT(".notmuch", "name component starts with '.' (verbatim layout)"),
-	COMPONENT("a//b", "empty name component"),
-	COMPONENT("a/", "empty name component"),
+	COMPONENT("dotdot", "..", DOTS),
+	COMPONENT("dotdot-x", "../x", DOTS),
+	COMPONENT("absolute", "/abs", "empty name component"),
+	COMPONENT("climb", "a/../../b", DOTS),
+	COMPONENT("dot", ".", DOTS),
+	COMPONENT("cur", "cur", MAILDIR_DIR),
+	COMPONENT("a-new", "a/new", MAILDIR_DIR),
+	COMPONENT("tmp-b", "tmp/b", MAILDIR_DIR),
+	COMPONENT("dot-dir", ".notmuch", "name component starts with '.' (verbatim layout)"),
+	COMPONENT("double-slash", "a//b", "empty name component"),
+	COMPONENT("trailing-slash", "a/", "empty name component"),
 	{.label = "nul-literal", .raw = "{5}\r\nab\0cd", .raw_len = 10, .outcome = ACCOUNT,
 	 .want = "IMAP server sent a malformed LIST mailbox"},
 	{.label = "cr-literal", .raw = "{5}\r\nab\rcd", .raw_len = 10, .outcome = REFUSED,
