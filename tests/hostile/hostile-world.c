@@ -127,17 +127,6 @@ int hw_sync(struct hw *w, unsigned port, struct sync_report *rep, struct error *
 	return r;
 }
 
-void hw_sync_ok(struct hw *w, unsigned port)
-{
-	struct sync_report rep;
-	struct error err = ERROR_INIT;
-	int r = hw_sync(w, port, &rep, &err);
-	if (r != 0 || rep.folders_failed || rep.folders_refused)
-		fail_msg("sync: %d %s; %s", r, err.msg ? err.msg : "", w->events.data);
-	sync_report_release(&rep);
-	error_clear(&err);
-}
-
 /* ---- snapshots --------------------------------------------------------- */
 
 static struct {

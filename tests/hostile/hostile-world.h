@@ -47,8 +47,6 @@ void hw_free(struct hw *w);
  * returns sync_account()'s result, with err and rep as it left them
  * (release both). */
 int hw_sync(struct hw *w, unsigned port, struct sync_report *rep, struct error *err);
-/* The same, asserting that it went through with no folder failing. */
-void hw_sync_ok(struct hw *w, unsigned port);
 
 /* Every path below top ("TYPE SIZE PATH" lines, sorted). */
 char *hw_tree(const struct hw *w);
