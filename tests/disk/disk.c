@@ -371,13 +371,18 @@ bool disk_quick_check(const char *db)
 		return true;
 	sqlite3 *h = NULL;
 	sqlite3_stmt *s = NULL;
+	char *first = NULL;
 	bool ok = sqlite3_open_v2(db, &h, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK &&
 		  sqlite3_prepare_v2(h, "PRAGMA quick_check", -1, &s, NULL) == SQLITE_OK &&
-		  sqlite3_step(s) == SQLITE_ROW &&
-		  !strcmp((const char *)sqlite3_column_text(s, 0), "ok") &&
-		  sqlite3_step(s) == SQLITE_DONE;
+		  sqlite3_step(s) == SQLITE_ROW;
+	if (ok) {
+		first = xstrdup((const char *)sqlite3_column_text(s, 0));
+		ok = !strcmp(first, "ok") && sqlite3_step(s) == SQLITE_DONE;
+	}
 	if (!ok)
-		print_message("quick_check %s: %s\n", db, h ? sqlite3_errmsg(h) : "no handle");
+		print_message("quick_check %s: %s\n", db,
+			      first ? first : h ? sqlite3_errmsg(h) : "no handle");
+	free(first);
 	sqlite3_finalize(s);
 	sqlite3_close(h);
 	return ok;

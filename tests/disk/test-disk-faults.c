@@ -34,7 +34,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <sqlite3.h>
+
 #include "disk.h"
+#include "maildir.h"
 #include "util.h"
 
 /* k values tried per kind and errno in each scenario of the CI tier. */
@@ -246,6 +249,84 @@ static void changes(void **state)
 	ctx_release(&c);
 }
 
+/* ---- the checks themselves --------------------------------------------- */
+
+static void put(const char *path, const char *text, size_t len)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(text, 1, len, f), len);
+	fclose(f);
+}
+
+static void sql(const char *db, const char *text)
+{
+	sqlite3 *h;
+	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(h, text, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(h);
+}
+
+/* Each check finds what it looks for: a shortened message, a message
+ * with a byte changed, a state row whose file is missing, a damaged
+ * database.  Without this, zeros above could mean blind checks. */
+static void checks_can_fail(void **state)
+{
+	char *dir = xstrdup("/tmp/tm-disk-checks-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	char *folder = xasprintf("%s/Box", dir), *db = xasprintf("%s/t.db", dir);
+	struct error err = ERROR_INIT;
+	assert_int_equal(maildir_folder_create(folder, &err), 0);
+	char *text = disk_message("m1", "\r\n");
+	size_t len = strlen(text);
+	char *whole = xasprintf("%s/cur/1.m1:2,S", folder);
+	put(whole, text, len);
+	assert_int_equal(disk_partial_files(dir), 0);
+	char *cut = xasprintf("%s/new/2.m1", folder);
+	put(cut, text, len - 1);
+	assert_int_equal(disk_partial_files(dir), 1);
+	text[len / 2] ^= 1;
+	put(cut, text, len);
+	assert_int_equal(disk_partial_files(dir), 1);
+	/* Left in tmp/, a part is invisible, as it should be. */
+	char *tmp = xasprintf("%s/tmp/3.m1", folder);
+	assert_int_equal(rename(cut, tmp), 0);
+	assert_int_equal(disk_partial_files(dir), 0);
+
+	struct disk_expect x = {0};
+	disk_expect_set(&x, "m1", "S");
+	disk_expect_set(&x, "m2", "");
+	sql(db, "CREATE TABLE folders (id INTEGER PRIMARY KEY, local TEXT);"
+		"CREATE TABLE messages (id INTEGER PRIMARY KEY, folder_id INTEGER,"
+		" uid INTEGER, local_name TEXT, message_id TEXT);"
+		"INSERT INTO folders VALUES (1, 'Box');"
+		"INSERT INTO messages VALUES (1, 1, 1, '1.m1', '<m1@test>');"
+		"INSERT INTO messages VALUES (2, 1, 2, '9.m2', '<m2@test>');"
+		/* Not expected (deleted by the test): may point nowhere. */
+		"INSERT INTO messages VALUES (3, 1, 3, '8.m3', '<m3@test>');");
+	assert_int_equal(disk_state_ahead(db, dir, &x), 1);
+	assert_true(disk_quick_check(db));
+	/* Garbage over the whole second page (the folders table; pages
+	 * are 4 kB). */
+	FILE *f = fopen(db, "r+");
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 4096, SEEK_SET), 0);
+	for (int i = 0; i < 4096; i++)
+		fputc(0x5a, f);
+	fclose(f);
+	assert_false(disk_quick_check(db));
+
+	disk_expect_release(&x);
+	free(text);
+	free(whole);
+	free(cut);
+	free(tmp);
+	free(folder);
+	free(db);
+	rm_tree(dir);
+	free(dir);
+}
+
 static void figures(void **state)
 {
 	disk_tally_print("diskfault", &tally);
@@ -262,6 +343,7 @@ int main(int argc, char **argv)
 	env.shim = argv[2];
 	every_k = argc > 3 && !strcmp(argv[3], "all");
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(checks_can_fail),
 		cmocka_unit_test(first_sync),
 		cmocka_unit_test(changes),
 		cmocka_unit_test(figures),
