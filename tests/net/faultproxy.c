@@ -22,6 +22,8 @@ struct track {
 	unsigned n_digits;
 	uint64_t lit_left;   /* bytes of the current literal still to come */
 	uint64_t lit_size;
+	struct buf line;     /* the current line so far, for FPROXY_LINE_WITH */
+	uint64_t matched;    /* lines that held the match so far */
 };
 
 struct conn {
@@ -81,6 +83,7 @@ static int send_all(int fd, const unsigned char *p, size_t n)
 
 static void conn_close(struct conn *c)
 {
+	buf_release(&c->down.line);
 	for (int k = 0; k < 2; k++) {
 		if (c->fd[k] >= 0)
 			close(c->fd[k]);
@@ -142,9 +145,30 @@ static bool down_due(const struct fproxy_fault *f, const struct track *t,
 	case FPROXY_DOWN_BYTE:
 		return s->bytes_down >= f->n;
 	case FPROXY_UP_BYTE:
+	case FPROXY_LINE_WITH:
 		break;
 	}
 	return false;
+}
+
+/* After byte ch of a line: whether the line now ends with the match, for
+ * the n-th time. */
+static bool line_matched(const struct fproxy_fault *f, struct track *t, unsigned char ch,
+			 bool in_literal)
+{
+	if (in_literal)
+		return false;
+	if (ch == '\n') {
+		buf_reset(&t->line);
+		return false;
+	}
+	/* A line longer than the ceiling is no longer looked at. */
+	if (buf_addc(&t->line, (char)ch) < 0)
+		return false;
+	size_t m = strlen(f->match);
+	if (t->line.len < m || memcmp(t->line.data + t->line.len - m, f->match, m))
+		return false;
+	return ++t->matched == f->n;
 }
 
 static void fire(struct fproxy *p, struct conn *c)
@@ -167,17 +191,31 @@ static int forward_down(struct fproxy *p, struct conn *c, const unsigned char *d
 {
 	struct fproxy_stats *s = &p->stats[c->index];
 	bool armed = armed_for(p, c) && p->fault.where != FPROXY_UP_BYTE;
+	bool match = armed && p->fault.where == FPROXY_LINE_WITH;
 	size_t i = 0;
+	bool due = false;
+	/* Where the current line began in this chunk, if it did. */
+	size_t line_at = c->down.line.len == 0 ? 0 : SIZE_MAX;
 	for (; i < n; i++) {
-		if (armed && down_due(&p->fault, &c->down, s))
+		if (armed && !match && down_due(&p->fault, &c->down, s)) {
+			due = true;
 			break;
+		}
+		bool in_literal = c->down.lit_left > 0;
 		track_byte(&c->down, s, data[i]);
+		if (match && line_matched(&p->fault, &c->down, data[i], in_literal)) {
+			due = true;
+			i = line_at == SIZE_MAX ? i + 1 : line_at;
+			break;
+		}
+		if (!in_literal && data[i] == '\n')
+			line_at = i + 1;
 	}
 	if (send_all(c->fd[0], data, i) < 0)
 		return -1;
 	/* A point at the end of this chunk waits for the next byte: after a
 	 * line, the server's next response is what gets lost. */
-	if (i < n)
+	if (due)
 		fire(p, c);
 	return 0;
 }
@@ -212,6 +250,7 @@ static void accept_one(struct fproxy *p)
 	p->stats = xgrow(p->stats, sizeof(*p->stats), p->n_stats + 1, &p->cap_stats);
 	p->stats[p->n_stats] = (struct fproxy_stats){0};
 	struct conn c = {{cfd, -1}, (unsigned)p->n_stats++, false, {0}};
+	c.down.line = (struct buf)BUF_INIT(4096);
 	if (p->fired && p->fault.action == FPROXY_CLOSE) {
 		close(cfd); /* the network is down */
 		return;

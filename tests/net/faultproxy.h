@@ -24,7 +24,10 @@
  * the server sends next is not, so the server may already have acted on
  * the client's next command, exactly as when a response is lost); before
  * byte `offset` of the n-th server literal; before server byte n; before
- * client byte n.  Once a fault fired, the network stays broken: later
+ * client byte n; before the n-th server line that holds a string (so that
+ * the server did what the client asked but the client never learns it:
+ * an APPENDUID, an EXPUNGE, a FETCH of a body).  A line is matched as it
+ * arrives: one that began in an earlier read is cut where the match ends.  Once a fault fired, the network stays broken: later
  * connections are closed at once (CLOSE) or held without a server behind
  * them (STALL).
  *
@@ -53,6 +56,7 @@ enum fproxy_where {
 	FPROXY_IN_LITERAL, /* before byte offset of server literal n (1-based) */
 	FPROXY_DOWN_BYTE,  /* before server byte n (0-based) */
 	FPROXY_UP_BYTE,    /* before client byte n (0-based) */
+	FPROXY_LINE_WITH,  /* before the n-th server line holding match */
 };
 
 struct fproxy_fault {
@@ -61,6 +65,7 @@ struct fproxy_fault {
 	unsigned conn; /* index of the connection it applies to */
 	uint64_t n;
 	uint64_t offset;
+	const char *match;  /* FPROXY_LINE_WITH; borrowed until the next arm */
 };
 
 /* What one connection carried (the whole of it, or up to its fault). */
