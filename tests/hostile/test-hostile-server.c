@@ -87,6 +87,24 @@ static char *with_port(const char *want, unsigned port)
 	return xasprintf("%.*s%u%s", (int)(hole - want), want, port, hole + 2);
 }
 
+/* got equals want, where "%T" in want stands for any tag ("T" and
+ * digits): which tag a command gets is the client's business. */
+static bool matches(const char *got, const char *want)
+{
+	while (*want) {
+		if (want[0] == '%' && want[1] == 'T') {
+			if (*got++ != 'T' || !(*got >= '0' && *got <= '9'))
+				return false;
+			while (*got >= '0' && *got <= '9')
+				got++;
+			want += 2;
+		} else if (*got++ != *want++) {
+			return false;
+		}
+	}
+	return *got == '\0';
+}
+
 static void start_script(struct hs_script *s, const struct hs_msg *inbox, size_t n_inbox,
 			 struct hs_box *boxes)
 {
@@ -287,7 +305,7 @@ static void run_case(const struct hcase *hc)
 				 r, err.msg ? err.msg : "", w->events.data);
 		break;
 	case EX_ACCOUNT:
-		if (r >= 0 || !err.msg || strcmp(err.msg, want))
+		if (r >= 0 || !err.msg || !matches(err.msg, want))
 			fail_msg("%s: want \"%s\"; got %d \"%s\"", hc->name, want, r,
 				 err.msg ? err.msg : "");
 		break;
@@ -540,7 +558,7 @@ static const struct hcase cases[] = {
 	     .want = "planner: a UID appears twice in the server view"),
 	CASE(ok_before_literal, .setup = SETUP_UPLOAD, .expect = EX_ACCOUNT,
 	     .want = "IMAP server answered OK to a command it has not received in full "
-		     "(tag T13)",
+		     "(tag %T)",
 	     .inbox_after = 4),
 	CASE(appenduid_other_box, .setup = SETUP_UPLOAD, .expect = EX_FOLDER,
 	     .want = "APPEND to INBOX: APPENDUID names UIDVALIDITY 200, the mailbox has 100",
@@ -567,7 +585,7 @@ static const struct hcase cases[] = {
 	CASE(unknown_tag, .expect = EX_ACCOUNT,
 	     .want = "IMAP server answered a command never sent (tag X999)"),
 	CASE(tag_twice, .expect = EX_ACCOUNT,
-	     .want = "IMAP server answered a command never sent (tag T2)"),
+	     .want = "IMAP server answered a command never sent (tag %T)"),
 	CASE(nul_in_line, .expect = EX_ACCOUNT,
 	     .want = "IMAP server sent a control character in response text"),
 	CASE(many_untagged, .expect = EX_OK, .check = check_c_downloaded),
