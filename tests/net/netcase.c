@@ -267,7 +267,7 @@ static bool whole(const char *text, size_t len, char **name_r)
 	return same;
 }
 
-static char *read_file(const char *path, size_t *len_r)
+char *netcase_read_file(const char *path, size_t *len_r)
 {
 	FILE *f = fopen(path, "r");
 	if (!f)
@@ -293,7 +293,7 @@ static size_t bad_local(struct world *w, struct buf *why)
 				continue;
 			char *path = xasprintf("%s/%s", dir, de->d_name);
 			size_t len = 0;
-			char *text = read_file(path, &len);
+			char *text = netcase_read_file(path, &len);
 			char *name = NULL;
 			if (!text || !whole(text, len, &name)) {
 				bad++;

@@ -84,6 +84,10 @@ void netcase_wait(struct netcase_run *runs, size_t n, int limit_ms);
 void netcase_check_durable(struct world *w, size_t *partial_r, size_t *bad_state_r,
 			   struct buf *why);
 
+/* A whole file (NUL-terminated; *len_r, if not NULL, its length), or
+ * NULL if it cannot be opened. */
+char *netcase_read_file(const char *path, size_t *len_r);
+
 /*
  * Counts, in "a:S b:" views, the names of want missing from got (lost)
  * and the names of want found more than once (duplicated).

@@ -229,17 +229,11 @@ static void check_sides(struct world *w, const char *what, const char *folder)
 	free(lv);
 }
 
+/* What a run wrote to stderr ("" if nothing). */
 static char *read_log(const char *path)
 {
-	FILE *f = fopen(path, "r");
-	struct buf b = BUF_INIT(4096);
-	char chunk[512];
-	size_t n;
-	while (f && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		buf_add(&b, chunk, n);
-	if (f)
-		fclose(f);
-	return buf_detach(&b, NULL);
+	char *text = netcase_read_file(path, NULL);
+	return text ? text : xstrdup("");
 }
 
 /* SPEC.md: errors go to stderr, one line each (at least one). */
