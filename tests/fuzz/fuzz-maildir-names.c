@@ -15,7 +15,8 @@
  * promise: a parsed name keeps its unique part and formats back to a
  * name that parses to the same flags; a folder name that maps one way
  * maps back to itself and to a path that stays below the root; modified
- * UTF-7 survives the round trip both ways; every refusal is one line.
+ * UTF-7 survives the round trip both ways; a refused remote name
+ * is shown on one line, its control characters escaped.
  * A broken promise aborts, which libFuzzer reports as a crash.
  */
 #include <stdint.h>
@@ -47,15 +48,21 @@ static bool has_control(const char *s)
 	return false;
 }
 
-/* A refusal: a message and a code.  (Not checked: that the message is
- * one line.  The refusals quote the name as it is, control characters
- * and line breaks included; see docs/reliability.md.) */
-static void check_refusal(int r, struct error *err, const char *what)
+/*
+ * A refusal: a message and a code; with clean set, a message without
+ * control characters (one line that cannot steer a terminal).  Remote
+ * names come from the server and are shown escaped; local names and
+ * UTF-7 input are quoted as they are (cmd/ escapes what it prints).
+ */
+static void check_refusal(int r, struct error *err, const char *what,
+			  bool clean)
 {
 	if (r >= 0)
 		die("neither a result nor an error", what);
 	if (!err->msg || !err->msg[0] || r != -(int)err->reach)
 		die("an error without its message or code", what);
+	if (clean && has_control(err->msg))
+		die("a refusal with a control character", err->msg);
 	error_clear(err);
 }
 
@@ -158,7 +165,7 @@ static void check_remote(const struct maildir_tree *t, const char *remote)
 	char *rel = NULL, *back = NULL;
 	int r = maildir_remote_to_local(t, remote, &rel, &err);
 	if (r < 0) {
-		check_refusal(r, &err, remote);
+		check_refusal(r, &err, remote, true);
 		return;
 	}
 	check_below_root(t, rel);
@@ -177,7 +184,7 @@ static void check_local(const struct maildir_tree *t, const char *rel)
 	char *remote = NULL, *back = NULL;
 	int r = maildir_local_to_remote(t, rel, &remote, &err);
 	if (r < 0) {
-		check_refusal(r, &err, rel);
+		check_refusal(r, &err, rel, false);
 		return;
 	}
 	if (maildir_remote_to_local(t, remote, &back, &err) < 0)
@@ -197,7 +204,7 @@ static void check_utf7(const char *s)
 	char *utf8 = NULL, *wire = NULL, *again = NULL;
 	int r = imap_utf7_decode(s, &utf8, &err);
 	if (r < 0) {
-		check_refusal(r, &err, s);
+		check_refusal(r, &err, s, false);
 	} else {
 		if (imap_utf7_encode(utf8, &wire, &err) < 0)
 			die("a decoded name does not encode", err.msg);
@@ -210,7 +217,7 @@ static void check_utf7(const char *s)
 	}
 	r = imap_utf7_encode(s, &wire, &err);
 	if (r < 0) {
-		check_refusal(r, &err, s);
+		check_refusal(r, &err, s, false);
 		return;
 	}
 	if (imap_utf7_decode(wire, &again, &err) < 0 || strcmp(again, s) != 0)
