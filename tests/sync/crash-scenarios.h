@@ -20,7 +20,8 @@
 enum {
 	CRASH_ON_PLAIN = 1,     /* Dovecot as it is */
 	CRASH_ON_NO_MOVE = 2,   /* without MOVE: COPY, STORE, UID EXPUNGE */
-	CRASH_ON_NO_UIDPLUS = 4 /* without UIDPLUS */
+	CRASH_ON_NO_UIDPLUS = 4, /* without UIDPLUS */
+	CRASH_ON_PARALLEL = 8    /* Dovecot as it is, folders on 4 connections */
 };
 
 struct crash_scenario {

@@ -40,7 +40,10 @@
 #include "crash-view.h"
 #include "world.h"
 
-enum { K_CI = 7, K_EXTENDED = 32, STRIDE_SANITIZED = 4, ORACLE_EVERY = 8 };
+enum {
+	K_CI = 5, K_EXTENDED = 32, STRIDE_SANITIZED = 5, ORACLE_EVERY = 8,
+	DOUBLE_SPAN = 6, /* the second kill falls on one of the resume's first steps */
+};
 
 struct tally {
 	unsigned scenarios, points, steps;
@@ -49,10 +52,16 @@ struct tally {
 	unsigned unreached; /* children whose run ended before step n */
 	unsigned oracle;    /* server sides also read through doveadm */
 	unsigned dovecot_errors; /* error lines in the server's log */
+	unsigned double_kills;   /* resumes killed too (extended tier) */
 };
 
 static struct tally tally;
+/* The scenario under way, freed by the teardown if a check failed. */
+static struct world *cur_world;
+static struct world_snap *cur_snap;
+
 static unsigned group_k = K_CI, stride = 1;
+static bool double_kill;
 static unsigned base_seq;
 /* Where worlds and servers live: a tmpfs when there is one.  The crash
  * here is a process's death, which the page cache survives, so fsync()
@@ -84,7 +93,8 @@ static bool verbose; /* TIDEMAIL_CRASH_VERBOSE=1: the steps by name */
 static void on_step(void *ctx, const char *step)
 {
 	struct steps *s = ctx;
-	if (++s->n == s->die_at)
+	/* Folders synced on several connections step on several threads. */
+	if (__atomic_add_fetch(&s->n, 1, __ATOMIC_SEQ_CST) == s->die_at)
 		_exit(77);
 	if (!s->die_at && verbose)
 		printf("  step %u: %s\n", s->n, step);
@@ -249,13 +259,11 @@ static double now(void)
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-static void kill_and_resume(struct world *w, const struct world_snap *snap,
-			    const char *base, const struct want *want,
-			    const struct crash_scenario *sc, unsigned n, unsigned steps)
+/* Runs a sync in a child that dies at its n-th step; false if the run
+ * ended before.  The killed session ends on the server before this
+ * returns, so that what follows always starts from the same place. */
+static bool die_at(struct world *w, const struct crash_scenario *sc, unsigned n)
 {
-	double t0 = now(), c0 = cpu();
-	world_restore(w, snap);
-	double t1 = now(), c1 = cpu();
 	fflush(NULL);
 	pid_t pid = fork();
 	assert_true(pid >= 0);
@@ -270,13 +278,24 @@ static void kill_and_resume(struct world *w, const struct world_snap *snap,
 	if (!WIFEXITED(status) || (WEXITSTATUS(status) != 77 && WEXITSTATUS(status) != 0))
 		fail_msg("%s: the child stopped at step %u with status %d", sc->name, n,
 			 status);
-	tally.unreached += WEXITSTATUS(status) == 0;
-	tally.points++;
-	double t2 = now(), c2 = cpu();
-	/* The killed session ends on the server before the resume starts, so
-	 * that every point starts from the same place. */
 	world_server_idle(w->h);
-	double t3 = now();
+	return WEXITSTATUS(status) == 77;
+}
+
+static void kill_and_resume(struct world *w, const struct world_snap *snap,
+			    const char *base, const struct want *want,
+			    const struct crash_scenario *sc, unsigned n, unsigned steps)
+{
+	double t0 = now(), c0 = cpu();
+	world_restore(w, snap);
+	double t1 = now(), c1 = cpu();
+	tally.unreached += !die_at(w, sc, n);
+	tally.points++;
+	/* The extended tier also kills the first resume early (in its
+	 * replay of what the first run left), then resumes again. */
+	if (double_kill)
+		tally.double_kills += die_at(w, sc, 1 + n % DOUBLE_SPAN);
+	double t2 = now(), c2 = cpu();
 	/* TIDEMAIL_CRASH_TRACE=n: the resume's IMAP trace after step n. */
 	const char *tr = getenv("TIDEMAIL_CRASH_TRACE");
 	struct sync_opts ro = {0};
@@ -293,13 +312,14 @@ static void kill_and_resume(struct world *w, const struct world_snap *snap,
 	}
 	judge(w, base, want, sc->name, n, steps);
 	if (verbose)
-		printf("  point %u: restore %.3f child %.3f idle %.3f resume %.3f judge %.3f; "
-		       "cpu restore %.3f child %.3f resume %.3f judge %.3f\n",
-		       n, t1 - t0, t2 - t1, t3 - t2, t4 - t3, now() - t4, c1 - c0, c2 - c1,
+		printf("  point %u: seconds restore %.3f kill %.3f resume %.3f judge %.3f; "
+		       "cpu restore %.3f kill %.3f resume %.3f judge %.3f\n",
+		       n, t1 - t0, t2 - t1, t4 - t2, now() - t4, c1 - c0, c2 - c1,
 		       c4 - c2, cpu() - c4);
 }
 
-static void run_scenario(struct harness *h, const struct crash_scenario *sc)
+static void run_scenario(struct harness *h, const struct crash_scenario *sc,
+			 unsigned connections)
 {
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -308,13 +328,15 @@ static void run_scenario(struct harness *h, const struct crash_scenario *sc)
 	/* Guards are tested elsewhere: here whole groups go at once. */
 	char *extra = xasprintf("    sync: {max_delete: 100%%%s%s}\n", sc->sync ? ", " : "",
 				sc->sync ? sc->sync : "");
-	struct world_conf wc = {.extra = extra, .connections = 1, .plain = true,
+	struct world_conf wc = {.extra = extra, .connections = connections, .plain = true,
 				.tmp = tmp_dir};
 	struct world *w = world_new_conf(h, glob, &wc);
+	cur_world = w;
 	free(extra);
 	sc->prepare(w, base, group_k);
 	world_use(w, glob, false);
 	struct world_snap *snap = world_snapshot(w);
+	cur_snap = snap;
 	struct want want = {crash_view_expand(sc->want, group_k),
 			    crash_view_expand(sc->want_local ? sc->want_local : sc->want,
 					      group_k)};
@@ -351,6 +373,8 @@ static void run_scenario(struct harness *h, const struct crash_scenario *sc)
 	free(want.local);
 	world_snap_free(snap);
 	world_free(w);
+	cur_snap = NULL;
+	cur_world = NULL;
 	drop_folders(h, base);
 	free(glob);
 	free(base);
@@ -388,7 +412,7 @@ static void run_on(void **state, unsigned on)
 	for (size_t i = 0; i < crash_n_scenarios; i++)
 		if ((crash_scenarios[i].on & on) &&
 		    (!only || !strcmp(only, crash_scenarios[i].name)))
-			run_scenario(h, &crash_scenarios[i]);
+			run_scenario(h, &crash_scenarios[i], on == CRASH_ON_PARALLEL ? 4 : 1);
 	/* Restored files must not upset Dovecot: no index it calls
 	 * corrupted, no error of its own. */
 	tally.dovecot_errors += dovecot_errors(h);
@@ -401,6 +425,13 @@ static void run_on(void **state, unsigned on)
 static void every_step_plain(void **state)
 {
 	run_on(state, CRASH_ON_PLAIN);
+}
+
+/* Folders on several connections: the steps of one run interleave
+ * differently from run to run, so step n is not always the same one. */
+static void every_step_parallel(void **state)
+{
+	run_on(state, CRASH_ON_PARALLEL);
 }
 
 static void every_step_no_move(void **state)
@@ -433,6 +464,11 @@ static int setup_no_uidplus(void **state)
 
 static int teardown(void **state)
 {
+	world_snap_free(cur_snap);
+	if (cur_world)
+		world_free(cur_world);
+	cur_snap = NULL;
+	cur_world = NULL;
 	return world_teardown(state);
 }
 
@@ -440,8 +476,10 @@ int main(int argc, char **argv)
 {
 	const char *san = getenv("TIDEMAIL_SANITIZED");
 	bool extended = argc > 1 && !strcmp(argv[1], "--extended");
-	if (extended)
+	if (extended) {
 		group_k = K_EXTENDED;
+		double_kill = true;
+	}
 	else if (san && !strcmp(san, "1"))
 		stride = STRIDE_SANITIZED;
 	verbose = getenv("TIDEMAIL_CRASH_VERBOSE") != NULL;
@@ -450,6 +488,8 @@ int main(int argc, char **argv)
 	/* For sizing the tiers: TIDEMAIL_CRASH_K (group size) and
 	 * TIDEMAIL_CRASH_STRIDE override the tier's. */
 	const char *k = getenv("TIDEMAIL_CRASH_K"), *st = getenv("TIDEMAIL_CRASH_STRIDE");
+	if (getenv("TIDEMAIL_CRASH_DOUBLE"))
+		double_kill = true;
 	if (k && strtoul(k, NULL, 10) > 0)
 		group_k = (unsigned)strtoul(k, NULL, 10);
 	if (st && strtoul(st, NULL, 10) > 0)
@@ -462,7 +502,8 @@ int main(int argc, char **argv)
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 
-	const struct CMUnitTest plain[] = {cmocka_unit_test(every_step_plain)};
+	const struct CMUnitTest plain[] = {cmocka_unit_test(every_step_plain),
+					   cmocka_unit_test(every_step_parallel)};
 	const struct CMUnitTest no_move[] = {cmocka_unit_test(every_step_no_move)};
 	const struct CMUnitTest no_uidplus[] = {cmocka_unit_test(every_step_no_uidplus)};
 	int failed = cmocka_run_group_tests_name("crash at every step", plain,
@@ -476,9 +517,11 @@ int main(int argc, char **argv)
 	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	printf("figures: crash tier=%s group=%u stride=%u scenarios=%u steps=%u points=%u "
 	       "lost=%u duplicated=%u divergent=%u not-quiet=%u failed-resume=%u "
-	       "unreached=%u doveadm-checks=%u dovecot-errors=%u seconds=%.0f\n",
+	       "unreached=%u double-kills=%u doveadm-checks=%u dovecot-errors=%u "
+	       "seconds=%.0f\n",
 	       extended ? "extended" : "ci", group_k, stride, tally.scenarios, tally.steps,
 	       tally.points, tally.lost, tally.duplicated, tally.divergent, tally.not_quiet,
-	       tally.failed, tally.unreached, tally.oracle, tally.dovecot_errors, secs);
+	       tally.failed, tally.unreached, tally.double_kills, tally.oracle,
+	       tally.dovecot_errors, secs);
 	return failed;
 }
