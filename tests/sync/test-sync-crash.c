@@ -17,10 +17,27 @@
  * expected; divergent = points whose sides differ from the uninterrupted
  * result in any way; not-quiet = points whose next run changed something.
  *
+ * Servers: Dovecot as it is (folders synced on one connection, so that
+ * step n is the same step in every run, and again on four), without MOVE
+ * and without UIDPLUS.  Every kill is checked against the same expected
+ * sides, written by hand per scenario.  The server's side is read from
+ * Dovecot's Maildir files, and every ORACLE_EVERY-th time also through
+ * doveadm, which must agree; Dovecot's log must show no error (restored
+ * index files included).  Worlds and servers live on /dev/shm when it
+ * exists: the crash here is a process's death, which the page cache
+ * survives, so fsync() changes nothing tested and costs nothing there.
+ *
  * Tiers: the CI tier (suite e2e) runs groups of K_CI messages; with
- * --extended (suite extended) groups of K_EXTENDED.  Both kill
- * at every step; under the sanitizers (TIDEMAIL_SANITIZED=1) the CI tier
- * kills at every STRIDE_SANITIZED-th step to stay within its time.
+ * --extended (suite extended) groups of K_EXTENDED, and each resume is
+ * itself killed once early (in its replay of the first run's intents)
+ * before a last run.  Both kill at every step; under the sanitizers
+ * (TIDEMAIL_SANITIZED=1) the CI tier kills at every STRIDE_SANITIZED-th
+ * step to stay within its time.
+ *
+ * Debugging: TIDEMAIL_CRASH_ONLY=name, TIDEMAIL_CRASH_VERBOSE=1 (steps
+ * and timings), TIDEMAIL_CRASH_TRACE=n (IMAP trace of the resume after
+ * step n), TIDEMAIL_CRASH_K / _STRIDE / _DOUBLE / _ORACLE override the
+ * tier.
  */
 #include <setjmp.h>
 #include <stdarg.h>
