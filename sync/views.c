@@ -389,6 +389,16 @@ static int server_view(struct folder_run *f, bool msgids, struct error *err)
 		if (r == 0 && !e->qresync)
 			r = drop_expunged(f, n_base, err);
 		settle(f);
+		/* New messages are asked for by UID as well: a server whose
+		 * CHANGEDSINCE leaves one out (a MODSEQ below the old mark
+		 * without HIGHESTMODSEQ going backwards) would otherwise
+		 * keep it from us for good. */
+		if (r == 0 && mb->uidnext > f->sf.uidnext) {
+			char *range = xasprintf("%u:*", f->sf.uidnext ? f->sf.uidnext : 1);
+			r = imap_uid_fetch(e->imap, range, items, 0, false, &cb, err);
+			free(range);
+			settle(f);
+		}
 		return r;
 	}
 	/* A full view: anything a QRESYNC SELECT gathered is dropped. */
