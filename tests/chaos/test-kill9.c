@@ -58,8 +58,11 @@ static unsigned kills_wanted;
  * tier before the random run.  The seed fixes every user action and
  * every kill delay; where a kill lands still depends on the machine.
  *   1434245019: the test took the 2,000 first messages as synced before
- *               any run had gone through (a test bug, fixed). */
-static const unsigned regression_seeds[] = {1434245019};
+ *               any run had gone through (a test bug, fixed).
+ *   1004779317: a batch delivered into the server's new/ was moved to
+ *               cur/ by the Dovecot session of a killed run before the
+ *               test had chowned it (a test bug: now tmp/, then new/). */
+static const unsigned regression_seeds[] = {1434245019, 1004779317};
 static bool extended;
 
 struct kmsg {
@@ -277,22 +280,26 @@ static void act_local_move(struct model *m, const struct chaos_side *local, stru
 	k->folder = to;
 }
 
-/* A batch of new mail delivered straight into the server's Maildir (as
- * an MDA would), then indexed: a run with much to download. */
+/* A batch of new mail delivered straight into the server's Maildir as an
+ * MDA does (tmp/, then a rename into new/: a Dovecot session of a killed
+ * run may still be looking at the folder), then indexed: a run with much
+ * to download. */
 static void act_server_batch(struct model *m, unsigned count)
 {
 	size_t f = below(m, N_FOLDERS);
 	const struct harness *h = m->w->h;
 	/* Dovecot's Maildir++ layout below the user's home. */
-	char *dir = xasprintf("%s/%s/Maildir/.%s/new", h->mail_dir, h->user, folders[f]);
+	char *dir = xasprintf("%s/%s/Maildir/.%s", h->mail_dir, h->user, folders[f]);
 	for (unsigned i = 0; i < count; i++) {
 		char *name = xasprintf("s%u", m->server_new++);
-		char *path = xasprintf("%s/1700000000.M%sP1.chaos", dir, name);
-		write_message(m, path, name, "\r\n");
-		if (chown(path, h->mail_uid, h->mail_gid) < 0)
-			FAIL(m, "chown %s: %s", path, strerror(errno));
+		char *tmp = xasprintf("%s/tmp/1700000000.M%sP1.chaos", dir, name);
+		char *path = xasprintf("%s/new/1700000000.M%sP1.chaos", dir, name);
+		write_message(m, tmp, name, "\r\n");
+		if (chown(tmp, h->mail_uid, h->mail_gid) < 0 || rename(tmp, path) < 0)
+			FAIL(m, "deliver %s: %s", path, strerror(errno));
 		add(m, name, f, 0, xasprintf("This is message %s.", name));
 		free(path);
+		free(tmp);
 	}
 	const char *args[] = {"force-resync", "-u", h->user, folders[f], NULL};
 	doveadm(m, args);
