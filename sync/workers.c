@@ -85,10 +85,19 @@ static void prepare_all(struct engine *e, struct queue *q)
 	}
 }
 
-/* Phase 3: the folders this connection prepared. */
+/* Phase 3: the folders this connection prepared, the one it still has
+ * selected first (one SELECT saved). */
 static void finish_own(struct engine *e, struct queue *q)
 {
-	for (size_t i = 0; i < q->n && !stopped(q); i++) {
+	size_t first = q->n;
+	for (size_t i = 0; i < q->n && e->selected; i++)
+		if (q->runs[i] && q->runs[i]->e == e && !strcmp(q->runs[i]->wire, e->selected))
+			first = i;
+	for (size_t k = 0; k <= q->n && !stopped(q); k++) {
+		/* k == 0 is the selected folder (if any), then the rest in order. */
+		size_t i = k == 0 ? first : k - 1;
+		if (i >= q->n || (k > 0 && i == first))
+			continue;
 		struct folder_run *f = q->runs[i];
 		if (!f || f->e != e)
 			continue;
