@@ -36,11 +36,14 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "faultproxy.h"
 #include "netcase.h"
@@ -582,6 +585,77 @@ static size_t scaled(size_t n, size_t extended)
 	return g.sanitized ? (n + 1) / 2 : n;
 }
 
+static int shorten(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) < 0 ? -1 : truncate(path, st.st_size - 1);
+}
+
+/* Applies fn to every file in w's cur/; returns how many. */
+static size_t each_in_cur(struct world *w, int (*fn)(const char *path))
+{
+	char *cur = xasprintf("%s/cur", w->path);
+	DIR *d = opendir(cur);
+	assert_non_null(d);
+	size_t n = 0;
+	for (struct dirent *de; (de = readdir(d));) {
+		if (de->d_name[0] == '.')
+			continue;
+		char *path = xasprintf("%s/%s", cur, de->d_name);
+		assert_int_equal(fn(path), 0);
+		free(path);
+		n++;
+	}
+	closedir(d);
+	free(cur);
+	return n;
+}
+
+/* The checks themselves find what they look for: a shortened file, a
+ * shortened message on the server, a state row without its file, a lost
+ * and a doubled message in a view. */
+static void checks_find_damage(void **state)
+{
+	size_t lost, dup;
+	netcase_count("a: b:S c:", "a:S b: b:", &lost, &dup);
+	assert_int_equal(lost, 1);
+	assert_int_equal(dup, 1);
+	if (!harness_available())
+		skip();
+	struct world *w = world_new(*state, "nfcheck", NULL);
+	netcase_prepare(w);
+	world_sync_ok(w);
+	struct buf why = BUF_INIT(BUF_UNLIMITED);
+	size_t partial, bad;
+	netcase_check_durable(w, &partial, &bad, &why);
+	assert_int_equal(partial + bad, 0);
+
+	/* Every file in cur/ is cut by one byte, then they go: the state
+	 * still names them. */
+	size_t files = each_in_cur(w, shorten);
+	assert_true(files > 0);
+	netcase_check_durable(w, &partial, &bad, &why);
+	assert_int_equal(partial, files);
+	assert_int_equal(bad, 0);
+	assert_int_equal(each_in_cur(w, unlink), files);
+	netcase_check_durable(w, &partial, &bad, &why);
+	assert_int_equal(partial, 0);
+	assert_int_equal(bad, files);
+
+	/* A shortened copy of s5 on the server. */
+	char *text = netcase_message("s5", true);
+	text[strlen(text) - 3] = '\0';
+	struct error err = ERROR_INIT;
+	assert_int_equal(harness_save(w->h, NULL, w->folder, text, NULL, &err), 0);
+	free(text);
+	size_t before = partial;
+	netcase_check_durable(w, &partial, &bad, &why);
+	assert_int_equal(partial, before + 1);
+	assert_non_null(strstr(why.data, "(s5) is not the whole message"));
+	buf_release(&why);
+	world_free(w);
+}
+
 static void faults_plain(void **state)
 {
 	if (!harness_available())
@@ -641,6 +715,7 @@ int main(int argc, char **argv)
 	printf("netfault: seed %" PRIu64 " (TIDEMAIL_SEED=%" PRIu64 " to replay)\n", g.seed,
 	       g.seed);
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(checks_find_damage),
 		cmocka_unit_test(faults_plain),
 		cmocka_unit_test(faults_tls),
 		cmocka_unit_test(faults_starttls),
