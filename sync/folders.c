@@ -208,6 +208,7 @@ static int apply(struct engine *e, enum rename_kind kind, const struct pair *old
 		struct state_folder sf = *old->sf;
 		sf.remote = (char *)(uintptr_t)young->name;
 		sf.local = rel;
+		sync_step(e, "rename-state");
 		r = state_folder_update(e->st, &sf, err);
 	}
 	if (r == 0)
