@@ -223,8 +223,10 @@ static int delete_local_folder(struct engine *e, const char *path,
 		sync_step(e, "delete-local-folder");
 		r = maildir_folder_remove(path, err);
 	}
-	if (r == 0)
+	if (r == 0) {
+		sync_step(e, "delete-local-folder-state");
 		r = state_folder_delete(e->st, p->sf->id, err);
+	}
 	if (r == 0) {
 		e->rep->counts.folders_deleted++;
 		e->rep->local_changed = true;
@@ -307,8 +309,10 @@ int sync_pair_prepare(struct engine *e, const struct pair *p,
 			goto out;
 		sync_step(e, "delete-remote-folder");
 		r = imap_delete(e->imap, wire, err);
-		if (r == 0)
+		if (r == 0) {
+			sync_step(e, "delete-remote-folder-state");
 			r = state_folder_delete(e->st, p->sf->id, err);
+		}
 		if (r == 0)
 			e->rep->counts.folders_deleted++;
 		goto out;
