@@ -103,9 +103,10 @@ char *harness_config_text(const struct harness *h,
 		 "    port = %u\n"
 		 "    ssl = yes\n"
 		 "  }\n"
-		 "%s"
+		 "%s%s"
 		 "}\n",
 		 h->imap_port, h->imaps_port,
+		 opts->fast_login ? "  service_count = 0\n" : "",
 		 getuid() == 0 ? "" : "  chroot =\n");
 	/* Listeners of protocols we do not run stay closed, so that two
 	 * instances never fight over the standard ports. */

@@ -55,6 +55,10 @@ struct harness_opts {
 	/* Leave UIDPLUS out of the list (Dovecot still sends APPENDUID and
 	 * COPYUID; a client must not rely on them nor on UID EXPUNGE). */
 	bool no_uidplus;
+	/* Login processes serve many connections each (Dovecot's
+	 * high-performance mode) instead of one process per connection:
+	 * for tests that open thousands of connections. */
+	bool fast_login;
 	/* Load imap_zlib so that COMPRESS=DEFLATE is offered. */
 	bool compress;
 	/* disable_plaintext_auth = no: LOGIN allowed without TLS. */
