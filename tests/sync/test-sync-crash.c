@@ -58,7 +58,7 @@
 #include "world.h"
 
 enum {
-	K_CI = 5, K_EXTENDED = 32, STRIDE_SANITIZED = 5, ORACLE_EVERY = 8,
+	K_CI = 5, K_EXTENDED = 32, STRIDE_SANITIZED = 3, ORACLE_EVERY = 8,
 	DOUBLE_SPAN = 6, /* the second kill falls on one of the resume's first steps */
 };
 
@@ -463,19 +463,19 @@ static void every_step_no_uidplus(void **state)
 
 static int setup_plain(void **state)
 {
-	struct harness_opts opts = {0};
+	struct harness_opts opts = {.fast_login = true};
 	return world_setup(state, &opts);
 }
 
 static int setup_no_move(void **state)
 {
-	struct harness_opts opts = {.no_move = true};
+	struct harness_opts opts = {.no_move = true, .fast_login = true};
 	return world_setup(state, &opts);
 }
 
 static int setup_no_uidplus(void **state)
 {
-	struct harness_opts opts = {.no_uidplus = true};
+	struct harness_opts opts = {.no_uidplus = true, .fast_login = true};
 	return world_setup(state, &opts);
 }
 
