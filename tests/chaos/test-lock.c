@@ -200,9 +200,14 @@ static void hundred_runs_at_once(void **state)
 	 * time, is printed as well).  A run that waited for the lock would
 	 * sleep, not queue, and is caught.  Under the sanitizers, what this
 	 * proves is memory safety, and the bound is the time the lock is
-	 * held.
+	 * held.  Under load that is not ours (I/O queues, say), the time
+	 * out of the CPU queue can still pass a second on a loaded CI
+	 * machine; the bound that cannot be blurred is the hold: a run that
+	 * waited for the lock would take all of it.  Each refusal's own CPU
+	 * time must stay small (a refused run does next to nothing).
 	 */
-	assert_true(max_own < (chaos_sanitized() ? (double)hold : 1.0));
+	assert_true(max_own < (chaos_sanitized() ? (double)hold : 1.0) ||
+		    (max_own < hold * 0.5 && max_cpu < 0.1));
 	/* Every refusal came while the one run still held the lock. */
 	assert_true(last_refused < winner_end);
 	assert_int_equal(local.n, MESSAGES);

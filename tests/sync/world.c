@@ -142,6 +142,10 @@ int world_sync(struct world *w, const struct sync_opts *o)
 		opts = *o;
 	opts.event = on_event;
 	opts.event_ctx = w;
+	/* The protocol trace to a file when the secrets sweep asks for it
+	 * (test.sh), unless the test traces for itself. */
+	if (!opts.trace && harness_tracing())
+		opts.trace = harness_trace_line;
 	error_clear(&w->err);
 	sync_report_release(&w->rep);
 	struct error err = ERROR_INIT;
