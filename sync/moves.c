@@ -614,6 +614,8 @@ static void update_views(struct move *moves, size_t n, struct folder_run **runs,
 		size_t a = run_of(runs, n_runs, m->file_in), b = run_of(runs, n_runs, m->to);
 		const struct plan_local_msg *l = s.local && a < n_runs
 			? file_named(m->file_in, &fm[a], s.local) : NULL;
+		if (l && fm[a].drop[l - m->file_in->plocal])
+			l = NULL; /* already taken by another move */
 		if (l && m->file_in != m->to && b < n_runs) {
 			fm[a].drop[l - m->file_in->plocal] = true;
 			fm[b].add[fm[b].n_add++] = *l;
