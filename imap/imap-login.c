@@ -415,8 +415,10 @@ static int compress(struct imap_client *c, struct error *err)
 {
 	int r = simple_pause(c, err, "COMPRESS DEFLATE");
 	if (r == -ERR_FOLDER) {
-		/* Refused: carry on uncompressed. */
+		/* Refused: carry on uncompressed, and the refusal is not an
+		 * error left behind for the caller. */
 		imap_trace(c, "# COMPRESS refused, going on without it");
+		error_clear(err);
 		return 0;
 	}
 	if (r < 0)
