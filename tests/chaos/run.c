@@ -130,16 +130,8 @@ int chaos_wait(pid_t pid)
 
 char *chaos_read_file(const char *path)
 {
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return xstrdup("");
-	struct buf b = BUF_INIT(BUF_UNLIMITED);
-	char chunk[4096];
-	size_t got;
-	while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		buf_add(&b, chunk, got);
-	fclose(f);
-	return buf_detach(&b, NULL);
+	char *text = harness_read_file(path, NULL);
+	return text ? text : xstrdup("");
 }
 
 size_t chaos_count_lines(const char *text)

@@ -37,6 +37,20 @@ int harness_write_file(const char *path, const char *data, mode_t mode,
 	return 0;
 }
 
+char *harness_read_file(const char *path, size_t *len_r)
+{
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return NULL;
+	struct buf b = BUF_INIT(BUF_UNLIMITED);
+	char chunk[4096];
+	size_t got;
+	while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		buf_add(&b, chunk, got);
+	fclose(f);
+	return buf_detach(&b, len_r);
+}
+
 char *harness_file_tail(const char *path, size_t max)
 {
 	FILE *f = fopen(path, "re");

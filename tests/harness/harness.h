@@ -150,6 +150,10 @@ int harness_add_user(struct harness *h, const char *name,
 bool harness_tracing(void);
 void harness_trace_line(void *ctx, const char *line);
 
+/* The whole file (a new string, NUL-terminated; *len_r its length if
+ * len_r), or NULL when it cannot be opened. */
+char *harness_read_file(const char *path, size_t *len_r);
+
 /* ---- doveadm --------------------------------------------------------- */
 
 /*

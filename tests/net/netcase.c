@@ -269,16 +269,7 @@ static bool whole(const char *text, size_t len, char **name_r)
 
 char *netcase_read_file(const char *path, size_t *len_r)
 {
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return NULL;
-	struct buf b = BUF_INIT(BUF_UNLIMITED);
-	char chunk[4096];
-	size_t got;
-	while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		buf_add(&b, chunk, got);
-	fclose(f);
-	return buf_detach(&b, len_r);
+	return harness_read_file(path, len_r);
 }
 
 static size_t bad_local(struct world *w, struct buf *why)
