@@ -40,6 +40,7 @@ struct state {
 	sqlite3 *db;
 	char *path;
 	bool in_txn;
+	int64_t busy_since_ns;  /* when the current wait for a lock began */
 	sqlite3_stmt *stmts[STMT_COUNT];
 };
 

@@ -162,6 +162,7 @@ void sync_folder_free(struct folder_run *f)
 	if (!f)
 		return;
 	sync_views_release(f);
+	sync_pending_release(f);
 	imap_mailbox_free(&f->mb);
 	state_folder_release(&f->sf);
 	free(f->path);
@@ -306,23 +307,6 @@ int sync_folder_finish(struct folder_run *f, struct error *err)
 		r = sync_folder_record(f, err);
 		if (r == 0)
 			r = sync_execute(f, &p, err);
-		if (r == 0) {
-			if (f->present & ON_SERVER) {
-				f->sf.uidvalidity = f->mb.uidvalidity;
-				f->sf.uidnext = f->mb.uidnext;
-				f->sf.highestmodseq = f->view_modseq;
-			}
-			if (f->scanned)
-				f->sf.stamp = f->scan.stamp;
-			f->sf.last_sync = e->now;
-			free(f->sf.refused);
-			f->sf.refused = NULL;
-			/* An incremental view shows only what changed: messages
-			 * skipped earlier are not in it, so they still count. */
-			f->sf.skipped = (uint32_t)f->counts.skipped +
-					(f->full_view || !(f->present & ON_SERVER) ? 0 : f->sf.skipped);
-			r = state_folder_update(e->st, &f->sf, err);
-		}
 		e->rep->folders_synced += r == 0;
 	}
 	plan_release(&p);

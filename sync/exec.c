@@ -3,18 +3,23 @@
  * Carrying out a folder's plan.  The order is chosen so that a run killed
  * at any point loses and duplicates nothing (docs/sync.md):
  *
- *   1. local renames and unlinks, the directories synced, then the state;
+ *   1. local renames and unlinks, then their directories synced;
  *   2. flag STOREs on the server (pipelined, UNCHANGEDSINCE with
  *      CONDSTORE: a message changed meanwhile answers MODIFIED, keeps its
  *      state entry, and is merged on the next run instead of overwritten);
  *   3. expunges of messages whose files were removed (\Deleted, then UID
- *      EXPUNGE of exactly those UIDs), then the state;
+ *      EXPUNGE of exactly those UIDs);
  *   4. downloads, in batches: intents committed, bodies streamed into
- *      tmp/, the batch made durable, then the state rows and the intents'
- *      confirmation in one transaction;
+ *      tmp/, the batch made durable;
  *   5. uploads: intent committed, APPEND, then the state row with the
  *      APPENDUID and the confirmation in one transaction;
- *   6. state-only changes.
+ *   6. state-only changes and the folder's record.
+ *
+ * The state rows that record 1-4 wait in memory (pending.c) and go into
+ * the next transaction the folder opens anyway: the next batch's or
+ * upload's intents, or the last one.  A crash before it loses nothing:
+ * the next run sees the same changes again in its views (and finds them
+ * already made on the other side) or replays the download intents.
  */
 #include "sync-private.h"
 
@@ -67,27 +72,6 @@ int sync_find_file(struct folder_run *f, const char *unique,
 	e_r->name = xstrdup(e->name);
 	e_r->extra = e->extra ? xstrdup(e->extra) : NULL;
 	return 1;
-}
-
-static int begin(struct folder_run *f, struct error *err)
-{
-	return state_begin(f->e->st, err);
-}
-
-/* Ends the transaction begin() opened: commits when everything in it
- * went well (r == 0), else undoes it. */
-static int finish(struct folder_run *f, int r, const char *step,
-		  struct error *err)
-{
-	if (r < 0) {
-		state_rollback(f->e->st);
-		return r;
-	}
-	sync_step(f->e, step);
-	r = state_commit(f->e->st, err);
-	if (r < 0)
-		state_rollback(f->e->st);
-	return r;
 }
 
 /* The server's flags of uid in the view (fallback if it is not there). */
@@ -164,16 +148,15 @@ static int exec_local(struct folder_run *f, const struct plan *p, struct error *
 		if (r == 0)
 			r = rs;
 	}
-	/* Record what was done, even after a failure part way. */
-	struct error serr = ERROR_INIT;
-	int rc = any ? begin(f, &serr) : 0;
-	for (size_t i = 0; any && rc == 0 && i < p->n_actions; i++) {
+	/* Recorded with the folder's next transaction, even after a
+	 * failure part way: the renames are durable now. */
+	for (size_t i = 0; any && i < p->n_actions; i++) {
 		if (!done[i])
 			continue;
 		const struct plan_action *a = &p->actions[i];
 		struct state_msg *m = row(f, a);
 		if (a->op == PLAN_DELETE_LOCAL) {
-			rc = state_msg_delete(f->e->st, m->id, &serr);
+			sync_pending_delete(f, m->id);
 		} else {
 			/* The server's side as it is now.  When a STORE for
 			 * this message is still to come (flags changed on
@@ -184,17 +167,10 @@ static int exec_local(struct folder_run *f, const struct plan *p, struct error *
 			m->flags = server_flags(f, m->uid, m->flags);
 			if (!remote_action(p, a->state_index))
 				m->local_flags = a->lflags;
-			rc = state_msg_update(f->e->st, m, &serr);
+			sync_pending_update(f, m);
 		}
 	}
-	if (any)
-		rc = finish(f, rc, "local-state", &serr);
 	free(done);
-	if (r == 0 && rc < 0) {
-		error_set(err, serr.reach, "%s", serr.msg);
-		r = rc;
-	}
-	error_clear(&serr);
 	return r;
 }
 
@@ -288,8 +264,7 @@ static int exec_remote_flags(struct folder_run *f, const struct plan *p,
 	r = imap_run(e->imap, err);
 	if (r < 0)
 		goto out;
-	r = begin(f, err);
-	for (size_t i = 0; r == 0 && i < p->n_actions; i++) {
+	for (size_t i = 0; i < p->n_actions; i++) {
 		const struct plan_action *a = &p->actions[i];
 		if (a->op != PLAN_REMOTE_FLAGS || ones[i].refused)
 			continue;
@@ -299,11 +274,10 @@ static int exec_remote_flags(struct folder_run *f, const struct plan *p,
 		struct state_msg *m = row(f, a);
 		m->flags = a->rflags;
 		m->local_flags = ren ? ren->lflags : a->lflags;
-		r = state_msg_update(e->st, m, err);
+		sync_pending_update(f, m);
 		f->counts.remote_flags++;
 	}
-	r = finish(f, r, "remote-flags-state", err);
-	if (r == 0 && sc.failed)
+	if (sc.failed)
 		r = error_set(err, ERR_FOLDER, "%s: the server refused a flag change: %s",
 			      f->remote, sc.why);
 out:
@@ -342,15 +316,13 @@ static int exec_remote_delete(struct folder_run *f, const struct plan *p,
 	free(set);
 	if (r < 0)
 		goto out;
-	r = begin(f, err);
-	for (size_t i = 0; r == 0 && i < p->n_actions; i++) {
+	for (size_t i = 0; i < p->n_actions; i++) {
 		const struct plan_action *a = &p->actions[i];
 		if (a->op != PLAN_DELETE_REMOTE)
 			continue;
-		r = state_msg_delete(e->st, row(f, a)->id, err);
+		sync_pending_delete(f, row(f, a)->id);
 		f->counts.deleted_remote++;
 	}
-	r = finish(f, r, "remote-delete-state", err);
 out:
 	free(uids);
 	return r;
@@ -450,7 +422,7 @@ static int download_batch(struct folder_run *f, struct maildir_batch *mb,
 	struct engine *e = f->e;
 	char uv[16];
 	snprintf(uv, sizeof(uv), "%u", f->mb.uidvalidity);
-	int r = begin(f, err);
+	int r = sync_txn_begin(f, err);
 	for (size_t i = 0; r == 0 && i < n; i++) {
 		char uid[16], size[24], date[24];
 		snprintf(uid, sizeof(uid), "%u", dl[i].a->uid);
@@ -463,7 +435,7 @@ static int download_batch(struct folder_run *f, struct maildir_batch *mb,
 					&dl[i].intent, err);
 		free(params);
 	}
-	r = finish(f, r, "download-intents", err);
+	r = sync_txn_end(f, r, "download-intents", err);
 	if (r < 0)
 		return r;
 
@@ -497,8 +469,7 @@ static int download_batch(struct folder_run *f, struct maildir_batch *mb,
 		free(name);
 	}
 
-	r = begin(f, err);
-	for (size_t i = 0; r == 0 && i < n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		/* A message expunged meanwhile has no body: its intent is
 		 * confirmed with nothing learnt. */
 		if (dl[i].complete) {
@@ -514,16 +485,13 @@ static int download_batch(struct folder_run *f, struct maildir_batch *mb,
 				.message_id = (char *)(uintptr_t)(known ? known : from_head),
 				.emailid = (char *)(uintptr_t)emailid_of(f, a->uid),
 			};
-			int64_t id;
-			r = state_msg_insert(e->st, &m, &id, err);
+			sync_pending_insert(f, &m);
 			free(from_head);
 			f->counts.downloaded++;
 		}
-		if (r == 0)
-			r = state_intent_confirm(e->st, dl[i].intent, err);
+		sync_pending_confirm(f, dl[i].intent);
 	}
-	r = finish(f, r, "download-state", err);
-	return r;
+	return 0;
 }
 
 static void downloads_release(struct download *dl, size_t n)
@@ -629,10 +597,10 @@ static int upload_one(struct folder_run *f, const struct plan_action *a,
 					  "uidvalidity", uv, "msgid", msgid ? msgid : "",
 					  "size", size, "date", date, "flags", flags, NULL);
 	int64_t intent;
-	int r = begin(f, err);
+	int r = sync_txn_begin(f, err);
 	if (r == 0)
 		r = state_intent_record(e->st, "append", f->remote, params, &intent, err);
-	r = finish(f, r, "append-intent", err);
+	r = sync_txn_end(f, r, "append-intent", err);
 	uint32_t uid = 0;
 	if (r == 0) {
 		char *fl = sync_flags_to_imap(a->lflags, NULL);
@@ -655,7 +623,9 @@ static int upload_one(struct folder_run *f, const struct plan_action *a,
 		r = sync_find_appended(f, &in, &uid, err);
 	}
 	if (r == 0) {
-		r = begin(f, err);
+		/* At once, not queued: an APPEND without APPENDUID is found
+		 * again only by a search that can be fooled (docs/sync.md). */
+		r = sync_txn_begin(f, err);
 		if (r == 0 && uid) {
 			struct state_msg m = {
 				.folder_id = f->sf.id, .uid = uid, .local = (char *)(uintptr_t)a->name,
@@ -670,7 +640,7 @@ static int upload_one(struct folder_run *f, const struct plan_action *a,
 		}
 		if (r == 0)
 			r = state_intent_confirm(e->st, intent, err);
-		r = finish(f, r, "append-state", err);
+		r = sync_txn_end(f, r, "append-state", err);
 		if (r == 0)
 			f->counts.uploaded++;
 	}
@@ -695,11 +665,34 @@ static int exec_uploads(struct folder_run *f, const struct plan *p, struct error
 	return 0;
 }
 
-/* ---- 6. the state alone ------------------------------------------------ */
+/* ---- 6. the state alone, and the folder's record ---------------------- */
 
+/* What the next run compares with: the server's and the Maildir's
+ * stamps as the views saw them. */
+static int record_folder(struct folder_run *f, struct error *err)
+{
+	if (f->present & ON_SERVER) {
+		f->sf.uidvalidity = f->mb.uidvalidity;
+		f->sf.uidnext = f->mb.uidnext;
+		f->sf.highestmodseq = f->view_modseq;
+	}
+	if (f->scanned)
+		f->sf.stamp = f->scan.stamp;
+	f->sf.last_sync = f->e->now;
+	free(f->sf.refused);
+	f->sf.refused = NULL;
+	/* An incremental view shows only what changed: messages skipped
+	 * earlier are not in it, so they still count. */
+	f->sf.skipped = (uint32_t)f->counts.skipped +
+			(f->full_view || !(f->present & ON_SERVER) ? 0 : f->sf.skipped);
+	return state_folder_update(f->e->st, &f->sf, err);
+}
+
+/* The folder's last transaction: what waits, the state-only actions and
+ * the folder's record. */
 static int exec_state(struct folder_run *f, const struct plan *p, struct error *err)
 {
-	int r = begin(f, err);
+	int r = sync_txn_begin(f, err);
 	for (size_t i = 0; r == 0 && i < p->n_actions; i++) {
 		const struct plan_action *a = &p->actions[i];
 		struct state_msg *m = row(f, a);
@@ -718,8 +711,9 @@ static int exec_state(struct folder_run *f, const struct plan *p, struct error *
 			f->counts.skipped++;
 		}
 	}
-	r = finish(f, r, "state", err);
-	return r;
+	if (r == 0)
+		r = record_folder(f, err);
+	return sync_txn_end(f, r, "state", err);
 }
 
 int sync_execute(struct folder_run *f, const struct plan *p, struct error *err)
@@ -746,7 +740,11 @@ int sync_execute(struct folder_run *f, const struct plan *p, struct error *err)
 	if (r == 0)
 		r = exec_uploads(f, p, err);
 	if (r == 0)
-		r = exec_state(f, p, err);
+		return exec_state(f, p, err);
+	/* A step failed: what was done before it is still recorded. */
+	struct error ferr = ERROR_INIT;
+	sync_pending_flush(f, "state-after-failure", &ferr);
+	error_clear(&ferr);
 	return r;
 }
 

@@ -90,6 +90,10 @@ struct folder_run {
 	size_t n_local;
 	char **owned;               /* names copied in by moves, freed last */
 	size_t n_owned;
+
+	/* State writes waiting for the folder's next transaction (pending.c). */
+	struct pending_write *pending;
+	size_t n_pending, cap_pending;
 };
 
 /* msgid.c: the Message-ID header's value (a new string), or NULL. */
@@ -110,6 +114,20 @@ int sync_replay_folder(struct folder_run *f, struct error *err);
 /* The UID an APPEND described by an intent got, 0 if none is found. */
 int sync_find_appended(struct folder_run *f, const struct state_intent *in,
 		       uint32_t *uid_r, struct error *err);
+
+/* pending.c: the folder's transactions.  sync_txn_begin() opens one and
+ * writes what waits in it; sync_txn_end() commits it if r is 0 (the
+ * waiting writes are then done), else rolls it back.  The sync_pending_*
+ * calls queue a write that records an effect already durable. */
+int sync_txn_begin(struct folder_run *f, struct error *err);
+int sync_txn_end(struct folder_run *f, int r, const char *step, struct error *err);
+void sync_pending_update(struct folder_run *f, struct state_msg *row);
+void sync_pending_delete(struct folder_run *f, int64_t id);
+void sync_pending_insert(struct folder_run *f, const struct state_msg *m);
+void sync_pending_confirm(struct folder_run *f, int64_t intent);
+/* Commits what waits, in a transaction of its own (none if nothing). */
+int sync_pending_flush(struct folder_run *f, const char *step, struct error *err);
+void sync_pending_release(struct folder_run *f);
 
 /* views.c */
 int sync_state_view(struct folder_run *f, struct error *err);
