@@ -61,6 +61,7 @@ static double median(const struct result *r, int k, double (*get)(const struct s
 
 static double get_wall(const struct sample *s) { return s->wall_s; }
 static double get_cpu(const struct sample *s) { return s->cpu_s; }
+static double get_all_cpu(const struct sample *s) { return s->machine_cpu_s; }
 static double get_rss(const struct sample *s) { return (double)s->maxrss_kb / 1024.0; }
 static double get_out(const struct sample *s) { return (double)s->out_bytes / 1e6; }
 static double get_body(const struct sample *s) { return (double)s->body_bytes / 1e6; }
@@ -80,11 +81,12 @@ static void print_ratio(double t, double m, int width, int prec)
 static void print_table(const struct bench *b)
 {
 	double (*const cols[])(const struct sample *) = {get_wall, get_awake, get_cpu,
-							 get_rss, get_out, get_body};
+							 get_all_cpu, get_rss, get_out, get_body};
 	printf("\n==== medians (tidemail / mbsync = ratio; below 1 means tidemail "
 	       "does better)\n");
-	printf("%-4s %-9s %9s %9s %9s %11s %13s %11s %8s %6s %13s  %s\n", "", "tool", "wall s",
-	       "-sleeps s", "CPU s", "peak RSS MB", "srv out MB", "bodies MB", "sessions", "fails",
+	printf("%-4s %-9s %9s %9s %9s %9s %11s %13s %11s %8s %6s %13s  %s\n", "", "tool",
+	       "wall s", "-sleeps s", "CPU s", "all CPU s", "peak RSS MB", "srv out MB",
+	       "bodies MB", "sessions", "fails",
 	       "local/server", "same mail");
 	for (int i = 0; i < 7; i++) {
 		const struct result *r = &b->results[i];
@@ -96,9 +98,11 @@ static void print_table(const struct bench *b)
 			int fails = 0;
 			for (unsigned j = 0; j < r->nruns[k]; j++)
 				fails += (int)get_failed(&r->runs[k][j]);
-			printf("%-4s %-9s %9.3f %9.3f %9.3f %11.1f %13.2f %11.2f %8.0f %6d %6u/%-6u  ",
+			printf("%-4s %-9s %9.3f %9.3f %9.3f %9.2f %11.1f %13.2f %11.2f %8.0f %6d "
+			       "%6u/%-6u  ",
 			       "", k == TOOL_TIDEMAIL ? "tidemail" : "mbsync", median(r, k, get_wall),
-			       median(r, k, get_awake), median(r, k, get_cpu), median(r, k, get_rss), median(r, k, get_out),
+			       median(r, k, get_awake), median(r, k, get_cpu), median(r, k, get_all_cpu),
+			       median(r, k, get_rss), median(r, k, get_out),
 			       median(r, k, get_body), median(r, k, get_sessions), fails,
 			       r->files[k], r->server_msgs);
 			if (r->differ[k])
@@ -107,7 +111,7 @@ static void print_table(const struct bench *b)
 				printf("yes\n");
 		}
 		printf("%-4s %-9s", "", "ratio");
-		int widths[] = {9, 9, 9, 11, 13, 11};
+		int widths[] = {9, 9, 9, 9, 11, 13, 11};
 		for (size_t c = 0; c < UTIL_ARRAY_LEN(cols); c++)
 			print_ratio(median(r, TOOL_TIDEMAIL, cols[c]), median(r, TOOL_MBSYNC, cols[c]),
 				    widths[c], 2);
@@ -153,6 +157,10 @@ static void print_method(const struct bench *b)
 	print_load("at the start");
 	printf("how: wall = fork..wait4 of the tool; CPU = user+sys and peak RSS = "
 	       "ru_maxrss from wait4 (the tool with its threads, not the server);\n"
+	       "     all CPU = every core's busy time during the run, from /proc/stat (the "
+	       "tool, Dovecot, the kernel's\n"
+	       "     work for both, and anything else running): a run whose all CPU nears wall "
+	       "x CPUs is bound by the machine;\n"
 	       "     server bytes = Dovecot's own per-session counters (out=: IMAP bytes it "
 	       "sent before TLS; body_bytes=: message bodies it served),\n"
 	       "     summed over the sessions logged in during the run.  Each tool has its own "

@@ -160,6 +160,8 @@ int server_restore(struct server *s, const char *path, struct error *err);
 struct sample {
 	double wall_s;
 	double cpu_s;       /* user + sys of the child and its threads */
+	double machine_cpu_s; /* every core's busy time during the run: the
+			       * tool, the server and anything else (10 ms ticks) */
 	long maxrss_kb;     /* the child's peak resident set */
 	uint64_t out_bytes; /* server -> client IMAP bytes (Dovecot out=) */
 	uint64_t body_bytes;/* message bytes Dovecot served (body_bytes=) */

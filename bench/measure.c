@@ -105,6 +105,24 @@ static bool sessions_done(const char *tail, struct sample *s)
 	return ends >= logins;
 }
 
+/* CPU time every core spent busy since boot (user, nice, system, irq,
+ * softirq, steal), in seconds; 0 if /proc/stat cannot be read. */
+static double machine_busy_s(void)
+{
+	FILE *f = fopen("/proc/stat", "r");
+	unsigned long long v[8] = {0};
+	int n = f ? fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1],
+			   &v[2], &v[3], &v[4], &v[5], &v[6], &v[7])
+		  : 0;
+	if (f)
+		fclose(f);
+	if (n != 8)
+		return 0;
+	/* v[3] is idle and v[4] iowait: not busy. */
+	unsigned long long busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
+	return (double)busy / (double)sysconf(_SC_CLK_TCK);
+}
+
 int measure_run(char *const argv[], const char *out_file, const char *log,
 		off_t mark, struct sample *s, struct error *err)
 {
@@ -112,6 +130,7 @@ int measure_run(char *const argv[], const char *out_file, const char *log,
 	int out = open(out_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (out < 0)
 		return error_errno(err, ERR_ACCOUNT, errno, "%s", out_file) < 0 ? -1 : 0;
+	double busy0 = machine_busy_s();
 	double t0 = measure_now();
 	pid_t pid = fork();
 	if (pid < 0) {
@@ -133,6 +152,7 @@ int measure_run(char *const argv[], const char *out_file, const char *log,
 		if (errno != EINTR)
 			return error_errno(err, ERR_ACCOUNT, errno, "wait4") < 0 ? -1 : 0;
 	s->wall_s = measure_now() - t0;
+	s->machine_cpu_s = machine_busy_s() - busy0;
 	s->cpu_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
 		   (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 	s->maxrss_kb = ru.ru_maxrss;

@@ -165,10 +165,11 @@ static int timed(struct bench *b, struct dataset *ds, struct result *r, int k,
 	if (ret == 0)
 		ret = server_count(&ds->srv, "*", &r->server_msgs, err);
 	if (ret == 0)
-		printf("  (%c) %-8s run %u: wall %7.3f s  cpu %7.3f s  rss %7.1f MB  "
+		printf("  (%c) %-8s run %u: wall %7.3f s  cpu %7.3f s  all cpu %6.2f s  rss %7.1f MB  "
 		       "server out %8.2f MB (bodies %8.2f MB, %u sessions)  exit %d  "
 		       "local %u files / server %u%s%s%s\n",
-		       r->id, t->name, n + 1, s.wall_s, s.cpu_s, (double)s.maxrss_kb / 1024.0,
+		       r->id, t->name, n + 1, s.wall_s, s.cpu_s, s.machine_cpu_s,
+		       (double)s.maxrss_kb / 1024.0,
 		       (double)s.out_bytes / 1e6, (double)s.body_bytes / 1e6, s.sessions,
 		       s.status, r->files[k], r->server_msgs,
 		       s.sleeps ? "  (slept 1 s for a fresh Maildir)" : "",

@@ -91,14 +91,14 @@ static bool has_intents(const struct engine *e, const char *remote)
  * the run after one that changed the folder (its own renames and
  * downloads move the directory times) cheap: a readdir, not a SELECT.
  */
-static int files_as_remembered(struct engine *e, const struct pair *p,
+static int files_as_remembered(struct engine *e, const struct state_folder *sf,
 			       const char *path, struct error *err)
 {
 	struct maildir_scan scan = {0};
 	struct state_msgs msgs = {0};
 	int r = maildir_scan(path, &scan, err);
 	if (r == 0)
-		r = state_msg_load(e->st, p->sf->id, &msgs, err);
+		r = state_msg_load(e->st, sf->id, &msgs, err);
 	size_t with_file = 0;
 	bool same = r == 0 && scan.n_skipped == 0;
 	for (size_t i = 0; same && i < msgs.n; i++) {
@@ -111,13 +111,24 @@ static int files_as_remembered(struct engine *e, const struct pair *p,
 	}
 	same = same && with_file == scan.n;
 	if (same && (scan.stamp.new_ns || scan.stamp.cur_ns)) {
-		struct state_folder sf = *p->sf;
-		sf.stamp = scan.stamp;
-		r = state_folder_update(e->st, &sf, err);
+		struct state_folder now = *sf;
+		now.stamp = scan.stamp;
+		r = state_folder_update(e->st, &now, err);
 	}
 	state_msgs_release(&msgs);
 	maildir_scan_release(&scan);
 	return r < 0 ? r : same;
+}
+
+void sync_settle_first_pull(struct engine *e, struct folder_run *f)
+{
+	/* Young times are not trusted (MAILDIR_STAMP_GUARD_NS): a folder
+	 * filled in the last moments keeps its old stamp, and the next run
+	 * lists it as before. */
+	struct error err = ERROR_INIT;
+	if (f->first_pull && !e->o->dry_run)
+		files_as_remembered(e, &f->sf, f->path, &err);
+	error_clear(&err);
 }
 
 int sync_pair_unchanged(struct engine *e, const struct pair *p, struct error *err)
@@ -141,7 +152,7 @@ int sync_pair_unchanged(struct engine *e, const struct pair *p, struct error *er
 	char *path = maildir_folder_path(&e->tree, p->lf->rel);
 	int u = maildir_unchanged(path, &sf->stamp, err);
 	if (u == 0)
-		u = files_as_remembered(e, p, path, err);
+		u = files_as_remembered(e, p->sf, path, err);
 	free(path);
 	return u;
 }
@@ -304,9 +315,11 @@ int sync_folder_finish(struct folder_run *f, struct error *err)
 		}
 		e->rep->folders_synced++;
 	} else if (r == 0) {
+		bool first = !f->sf.id;
 		r = sync_folder_record(f, err);
 		if (r == 0)
 			r = sync_execute(f, &p, err);
+		f->first_pull = r == 0 && first && f->counts.downloaded > 0;
 		e->rep->folders_synced += r == 0;
 	}
 	plan_release(&p);

@@ -91,6 +91,8 @@ struct folder_run {
 	char **owned;               /* names copied in by moves, freed last */
 	size_t n_owned;
 
+	bool first_pull;            /* the folder's first sync downloaded mail */
+
 	/* State writes waiting for the folder's next transaction (pending.c). */
 	struct pending_write *pending;
 	size_t n_pending, cap_pending;
@@ -231,6 +233,11 @@ int sync_pair_prepare(struct engine *e, const struct pair *p,
 		      struct folder_run **f_r, struct error *err);
 /* The second half: plan, carry out, record. */
 int sync_folder_finish(struct folder_run *f, struct error *err);
+/* A first pull's own renames moved its directories' times past the stamp
+ * its scan took, so the next run (a cron job's first, usually with
+ * nothing to do) would list the folder again to be sure.  At the end of
+ * the pull, one listing settles the stamp instead. */
+void sync_settle_first_pull(struct engine *e, struct folder_run *f);
 void sync_folder_free(struct folder_run *f);
 /* Adds the folder to the state if it is new there. */
 int sync_folder_record(struct folder_run *f, struct error *err);

@@ -226,6 +226,9 @@ int sync_pairs(struct engine *e, const struct pair *pairs, size_t n,
 	}
 	if (!q.stop)
 		run_phase(workers, extra, 3, finish_own, e, &q);
+	for (size_t i = 0; i < n && !q.stop; i++)
+		if (q.runs[i])
+			sync_settle_first_pull(e, q.runs[i]);
 
 	for (size_t i = 0; i < n; i++)
 		sync_folder_free(q.runs[i]);
