@@ -101,7 +101,7 @@ int imap_list(struct imap_client *c, struct imap_folder **folders_r,
 	if (imap_has_cap(c, "SPECIAL-USE") && imap_has_cap(c, "LIST-EXTENDED"))
 		buf_adds(&ret, "SPECIAL-USE");
 	if (imap_has_cap(c, "LIST-STATUS"))
-		buf_addf(&ret, "%sSTATUS (MESSAGES UIDNEXT UIDVALIDITY UNSEEN%s)",
+		buf_addf(&ret, "%sSTATUS (MESSAGES UIDNEXT UIDVALIDITY%s)",
 			 ret.len ? " " : "",
 			 imap_has_cap(c, "CONDSTORE") ? " HIGHESTMODSEQ" : "");
 	struct list_ctx l = {0};

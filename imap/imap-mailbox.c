@@ -153,9 +153,8 @@ int imap_status(struct imap_client *c, const char *wire,
 	struct imap_cmd_cb cb = {.untagged = status_untagged, .ctx = counts_r};
 	return mailbox_cmd(c, &cb, "STATUS", wire,
 			   imap_has_cap(c, "CONDSTORE")
-				   ? " (MESSAGES UIDNEXT UIDVALIDITY UNSEEN "
-				     "HIGHESTMODSEQ)"
-				   : " (MESSAGES UIDNEXT UIDVALIDITY UNSEEN)",
+				   ? " (MESSAGES UIDNEXT UIDVALIDITY HIGHESTMODSEQ)"
+				   : " (MESSAGES UIDNEXT UIDVALIDITY)",
 			   err);
 }
 
