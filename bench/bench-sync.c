@@ -7,8 +7,10 @@
  *              [--tidemail PATH] [--mbsync PATH] [--tm-dovecot PATH]
  *
  * Prints every run as it happens, then a table of medians and the
- * tidemail/mbsync ratios.  Asserts nothing: the exit status is 0 when
- * every scenario ran, 1 when one could not be set up, 2 on bad usage.
+ * tidemail/mbsync ratios.  Asserts no figure: the exit status is 0 when
+ * every scenario ran, 1 when one could not be set up, 2 on bad usage, 3
+ * when tidemail failed a run or its mail differed from the server's after
+ * its last run of a scenario (mbsync's failures show in the table only).
  * A tool that fails a run shows its exit status in the run's line.
  *
  * DIR (default: a new directory under $TMPDIR or /tmp) holds the servers,
@@ -253,6 +255,15 @@ int main(int argc, char **argv)
 	int ret = scenarios_run(&b, &err);
 	print_table(&b);
 	print_load("at the end");
+	bool tidemail_ok = true;
+	for (int i = 0; i < 7; i++) {
+		const struct result *r = &b.results[i];
+		for (unsigned j = 0; j < r->nruns[TOOL_TIDEMAIL]; j++)
+			tidemail_ok &= r->runs[TOOL_TIDEMAIL][j].status == 0;
+		tidemail_ok &= !r->done || r->differ[TOOL_TIDEMAIL] == 0;
+	}
+	if (!tidemail_ok)
+		printf("tidemail failed a run or ended with mail unlike the server's (above)\n");
 	if (!keep && tree_remove(b.dir, &err) < 0) {
 		fprintf(stderr, "bench-sync: %s\n", err.msg);
 		error_clear(&err);
@@ -267,5 +278,5 @@ int main(int argc, char **argv)
 	free(b.tidemail);
 	free(b.mbsync);
 	free(b.tm_dovecot);
-	return ret < 0 ? 1 : 0;
+	return ret < 0 ? 1 : tidemail_ok ? 0 : 3;
 }

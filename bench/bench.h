@@ -202,13 +202,15 @@ struct tool {
 	char *local;    /* its Maildir root */
 	char *config;
 	char *state;    /* tidemail's state_dir; NULL for mbsync (in-tree) */
+	unsigned discarded; /* local sides moved to dir/discarded/ so far */
 };
 
 /* The tool's config for server s in dir (created), local side empty. */
 int tool_init(struct tool *t, enum tool_kind kind, const char *bin,
 	      const struct server *s, const char *dir, struct error *err);
 void tool_free(struct tool *t);
-/* Removes the local side (Maildir and state): the next sync is a first. */
+/* Moves the local side (Maildir and state) aside, into dir/discarded/:
+ * the next sync is a first. */
 int tool_reset(struct tool *t, struct error *err);
 /* Local side (Maildir + state) to snapshot path / back from it. */
 int tool_save(struct tool *t, const char *path, struct error *err);
