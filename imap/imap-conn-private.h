@@ -27,6 +27,11 @@ struct imap_conn {
 	/* gnutls_record_send() that returned EAGAIN must be repeated with
 	 * the same length: remember it (0: none pending). */
 	size_t tls_retry_len;
+	/* TLS records as read from the socket, not yet taken by GnuTLS: one
+	 * recv() fills it, where GnuTLS alone makes two per record (its
+	 * header, then its body); Dovecot sends 4 KB records. */
+	char *rbuf;
+	size_t rpos, rlen;
 
 	bool deflate;
 	z_stream zin, zout;
@@ -38,6 +43,8 @@ struct imap_conn {
 	struct buf out;  /* bytes for the wire (after compression) */
 };
 
+/* Whether TLS holds input not yet returned: decrypted, or read ahead. */
+bool imap_conn_tls_buffered(const struct imap_conn *conn);
 /* Reads or writes the wire, through TLS once it is on.  *n_r is 0 when
  * the socket would block. */
 int imap_conn_wire_read(struct imap_conn *conn, void *buf, size_t cap,

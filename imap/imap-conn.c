@@ -268,7 +268,7 @@ bool imap_conn_has_buffered(const struct imap_conn *conn)
 {
 	if (conn->deflate && (conn->zin.avail_in > 0 || conn->zin_full))
 		return true;
-	return conn->tls && gnutls_record_check_pending(conn->tls) > 0;
+	return imap_conn_tls_buffered(conn);
 }
 
 int imap_conn_wait(struct imap_conn *conn, int timeout_ms, bool *readable_r,

@@ -167,6 +167,55 @@ int imap_simple(struct imap_client *c, const struct imap_cmd_cb *cb,
 	return r;
 }
 
+/* ---- one command, sent now and waited for later ------------------------- */
+
+struct imap_sent {
+	struct simple_wait w;
+	struct imap_cmd_cb user;
+	char *what;
+	bool queued;
+};
+
+struct imap_sent *imap_send(struct imap_client *c, const struct imap_cmd_cb *cb,
+			    const char *fmt, ...)
+{
+	struct imap_sent *s = xcalloc(1, sizeof(*s));
+	if (imap_client_check(c, NULL) < 0)
+		return s; /* imap_await() says why */
+	va_list ap;
+	va_start(ap, fmt);
+	char *line = xvasprintf(fmt, ap);
+	va_end(ap);
+	s->user = *cb;
+	s->w = (struct simple_wait){.c = c, .user = &s->user};
+	struct imap_cmd_cb mine = {.done = simple_done, .ctx = &s->w,
+				   .untagged = cb->untagged ? simple_untagged : NULL,
+				   .sink = cb->sink, .sink_ctx = cb->sink_ctx};
+	struct imap_cmd *cmd = imap_cmd_begin(c, &mine);
+	imap_cmd_add(cmd, line);
+	imap_cmd_end(cmd);
+	s->queued = true;
+	char *sp = strchr(line, ' ');
+	if (sp && strncasecmp(line, "UID ", 4) != 0)
+		*sp = '\0';
+	s->what = line;
+	/* Out now, without waiting: a failure breaks the client, and
+	 * imap_await() reports it. */
+	imap_run_for(c, NULL, NULL, 0, NULL);
+	return s;
+}
+
+int imap_await(struct imap_client *c, struct imap_sent *s, struct error *err)
+{
+	int r = s->queued ? wait_answer(c, &s->w, s->what, NULL, err)
+			  : imap_client_check(c, err);
+	if (!s->queued && r == 0)
+		r = error_set(err, ERR_ACCOUNT, "the command was never sent");
+	free(s->what);
+	free(s);
+	return r;
+}
+
 /* Like imap_simple, but stops reading right after the answer, so that
  * imap_parser_pending() shows what the server sent after it. */
 static int simple_pause(struct imap_client *c, struct error *err,

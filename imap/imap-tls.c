@@ -15,10 +15,16 @@
 #include <string.h>
 #include <sys/socket.h>
 
+/* Raw bytes read ahead for GnuTLS (see struct imap_conn). */
+#define TLS_READ_AHEAD (64 * 1024)
+
 void imap_conn_tls_free(struct imap_conn *conn)
 {
 	if (conn->tls)
 		gnutls_deinit(conn->tls);
+	free(conn->rbuf);
+	conn->rbuf = NULL;
+	conn->rpos = conn->rlen = 0;
 	if (conn->cred)
 		gnutls_certificate_free_credentials(conn->cred);
 	free(conn->verify_host);
@@ -157,6 +163,38 @@ static int verify_server(gnutls_session_t tls)
 	return status ? GNUTLS_E_CERTIFICATE_VERIFICATION_ERROR : 0;
 }
 
+/* GnuTLS's reads, served from conn->rbuf, refilled one recv() at a time. */
+static ssize_t pull(gnutls_transport_ptr_t ptr, void *data, size_t len)
+{
+	struct imap_conn *conn = ptr;
+	if (conn->rpos == conn->rlen) {
+		ssize_t n;
+		do
+			n = recv(conn->fd, conn->rbuf, TLS_READ_AHEAD, 0);
+		while (n < 0 && errno == EINTR);
+		if (n <= 0) {
+			if (n < 0)
+				gnutls_transport_set_errno(conn->tls, errno);
+			return n;
+		}
+		conn->rpos = 0;
+		conn->rlen = (size_t)n;
+	}
+	size_t take = conn->rlen - conn->rpos < len ? conn->rlen - conn->rpos : len;
+	memcpy(data, conn->rbuf + conn->rpos, take);
+	conn->rpos += take;
+	return (ssize_t)take;
+}
+
+static ssize_t push(gnutls_transport_ptr_t ptr, const void *data, size_t len)
+{
+	struct imap_conn *conn = ptr;
+	ssize_t n = send(conn->fd, data, len, MSG_NOSIGNAL);
+	if (n < 0)
+		gnutls_transport_set_errno(conn->tls, errno);
+	return n;
+}
+
 static int setup(struct imap_conn *conn, const struct imap_tls_options *opts,
 		 struct error *err)
 {
@@ -199,7 +237,11 @@ static int setup(struct imap_conn *conn, const struct imap_tls_options *opts,
 	conn->verify_host = xstrdup(opts->host);
 	gnutls_session_set_ptr(conn->tls, conn);
 	gnutls_session_set_verify_function(conn->tls, verify_server);
-	gnutls_transport_set_int(conn->tls, conn->fd);
+	conn->rbuf = xmalloc(TLS_READ_AHEAD);
+	conn->rpos = conn->rlen = 0;
+	gnutls_transport_set_ptr(conn->tls, conn);
+	gnutls_transport_set_pull_function(conn->tls, pull);
+	gnutls_transport_set_push_function(conn->tls, push);
 	return 0;
 }
 
@@ -245,6 +287,12 @@ int imap_conn_start_tls(struct imap_conn *conn,
 	return 0;
 }
 
+bool imap_conn_tls_buffered(const struct imap_conn *conn)
+{
+	return conn->tls &&
+	       (conn->rpos < conn->rlen || gnutls_record_check_pending(conn->tls) > 0);
+}
+
 static int closed(struct imap_conn *conn, struct error *err)
 {
 	return error_set(err, ERR_ACCOUNT, "%s: server closed the connection",
@@ -259,7 +307,16 @@ int imap_conn_wire_read(struct imap_conn *conn, void *buf, size_t cap,
 		if (conn->tls) {
 			ssize_t r = gnutls_record_recv(conn->tls, buf, cap);
 			if (r > 0) {
-				*n_r = (size_t)r;
+				/* More records read ahead are decrypted now, not
+				 * after another poll each. */
+				size_t n = (size_t)r;
+				while (n < cap && imap_conn_tls_buffered(conn)) {
+					r = gnutls_record_recv(conn->tls, (char *)buf + n, cap - n);
+					if (r <= 0)
+						break; /* the next read reports it */
+					n += (size_t)r;
+				}
+				*n_r = n;
 				return 0;
 			}
 			if (r == 0 || r == GNUTLS_E_PREMATURE_TERMINATION)

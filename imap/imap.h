@@ -155,6 +155,16 @@ int imap_simple(struct imap_client *c, const struct imap_cmd_cb *cb,
 		struct imap_code_copy *code_r, struct error *err,
 		const char *fmt, ...) UTIL_PRINTF(5, 6);
 
+/* A one-line command written out now and waited for later, so that the
+ * server works on it while the caller does something else: imap_send()
+ * queues it and writes what it can without waiting; imap_await() runs
+ * until it is answered, with imap_simple's result, and frees s.  Every
+ * command sent must be awaited.  cb is copied. */
+struct imap_sent;
+struct imap_sent *imap_send(struct imap_client *c, const struct imap_cmd_cb *cb,
+			    const char *fmt, ...) UTIL_PRINTF(3, 4);
+int imap_await(struct imap_client *c, struct imap_sent *s, struct error *err);
+
 /* ---- modified UTF-7 (RFC 3501 5.1.3) ----------------------------------- */
 
 /* UTF-8 to modified UTF-7 and back; invalid input is an error. */

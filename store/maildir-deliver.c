@@ -18,6 +18,12 @@
 
 /* How much of a message is held at once. */
 #define DELIVER_CHUNK (64 * 1024)
+/* Bodies arrive in pieces of a TLS record or less (4 KB from Dovecot);
+ * they are gathered here and written 256 KB at a time.  A write per
+ * piece cost 127,000 write(2)s for a first pull of 480 MB, and in ext4
+ * each one that begins or ends inside a block zeroes the rest of it
+ * first: a quarter of that pull's CPU went to the kernel's memset. */
+#define DELIVER_WBUF (256 * 1024)
 /* Fresh names tried before a clash is taken for a real problem. */
 #define OPEN_TRIES 8
 
@@ -34,6 +40,8 @@ struct pending {
 struct maildir_batch {
 	char *folder;
 	char *chunk;
+	char *wbuf;             /* the open message's bytes not yet written */
+	size_t wlen;
 	struct pending *items;
 	size_t n, cap;
 	maildir_step_fn hook;
@@ -57,6 +65,7 @@ struct maildir_batch *maildir_batch_new(const char *folder)
 	struct maildir_batch *b = xcalloc(1, sizeof(*b));
 	b->folder = xstrdup(folder);
 	b->chunk = xmalloc(DELIVER_CHUNK);
+	b->wbuf = xmalloc(DELIVER_WBUF);
 	return b;
 }
 
@@ -93,6 +102,7 @@ void maildir_batch_free(struct maildir_batch *b)
 		pending_release(&b->items[i], true);
 	free(b->items);
 	free(b->chunk);
+	free(b->wbuf);
 	free(b->folder);
 	free(b);
 }
@@ -181,6 +191,15 @@ int maildir_batch_start(struct maildir_batch *b, const struct maildir_msg *m,
 	return 0;
 }
 
+static int flush_open(struct maildir_batch *b, struct error *err)
+{
+	size_t n = b->wlen;
+	b->wlen = 0;
+	if (n && write_all(b->open.fd, b->wbuf, n) < 0)
+		return error_errno(err, ERR_FOLDER, errno, "write %s", b->open.tmp_path);
+	return 0;
+}
+
 int maildir_batch_write(struct maildir_batch *b, const void *data, size_t len,
 			struct error *err)
 {
@@ -189,9 +208,19 @@ int maildir_batch_write(struct maildir_batch *b, const void *data, size_t len,
 				 b->folder);
 	if (len == 0)
 		return 0;
-	if (write_all(b->open.fd, data, len) < 0)
-		return error_errno(err, ERR_FOLDER, errno, "write %s",
-				   b->open.tmp_path);
+	if (b->wlen + len > DELIVER_WBUF) {
+		int r = flush_open(b, err);
+		if (r < 0)
+			return r;
+	}
+	if (len >= DELIVER_WBUF) {
+		if (write_all(b->open.fd, data, len) < 0)
+			return error_errno(err, ERR_FOLDER, errno, "write %s",
+					   b->open.tmp_path);
+	} else {
+		memcpy(b->wbuf + b->wlen, data, len);
+		b->wlen += len;
+	}
 	step(b, MAILDIR_STEP_CHUNK);
 	return 0;
 }
@@ -200,6 +229,7 @@ void maildir_batch_abort(struct maildir_batch *b)
 {
 	if (!b->is_open)
 		return;
+	b->wlen = 0;
 	pending_release(&b->open, true);
 	free(b->open_extra);
 	b->open_extra = NULL;
@@ -212,6 +242,11 @@ int maildir_batch_finish(struct maildir_batch *b, struct error *err)
 		return error_set(err, ERR_FOLDER, "deliver into %s: no message open",
 				 b->folder);
 	struct pending *p = &b->open;
+	int rw = flush_open(b, err);
+	if (rw < 0) {
+		maildir_batch_abort(b);
+		return rw;
+	}
 	/* After the last write, since a write moves mtime. */
 	if (b->open_date >= 0) {
 		struct timespec times[2] = {{b->open_date, 0}, {b->open_date, 0}};

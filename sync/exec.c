@@ -34,15 +34,6 @@
 
 #include "imap-uidset.h"
 
-/*
- * A download batch: one set of intents, one UID FETCH, one fsync round
- * and one state commit.  Between batches the connection is idle while
- * we commit, so batches are large (a first pull of 10,000 messages made
- * 157 stops at 64 a batch, 79 at 128); the byte bound keeps a crash's loss, and the
- * open files of a batch, modest.
- */
-#define DOWNLOAD_BATCH MAILDIR_BATCH_MAX
-#define DOWNLOAD_BATCH_BYTES (32u << 20)
 
 /* The state row of an action, or NULL for a message new on one side. */
 static struct state_msg *row(struct folder_run *f, const struct plan_action *a)
@@ -209,18 +200,6 @@ static const char *keywords_of(const struct folder_run *f, uint32_t uid)
 	return x ? x->keywords : NULL;
 }
 
-static const char *msgid_of(const struct folder_run *f, uint32_t uid)
-{
-	const struct remote_extra *x = sync_remote_extra(f, uid);
-	return x ? x->msgid : NULL;
-}
-
-static const char *emailid_of(const struct folder_run *f, uint32_t uid)
-{
-	const struct remote_extra *x = sync_remote_extra(f, uid);
-	return x ? x->emailid : NULL;
-}
-
 static int exec_remote_flags(struct folder_run *f, const struct plan *p,
 			     struct error *err)
 {
@@ -328,217 +307,7 @@ out:
 	return r;
 }
 
-/* ---- 4. downloads ------------------------------------------------------ */
-
-struct download {
-	const struct plan_action *a;
-	char *unique;
-	int64_t intent;
-	bool complete;
-	/* The header as it arrives, when the view has no Message-ID for
-	 * the message (a first sync does not fetch them separately). */
-	struct buf head;
-	bool head_done;
-};
-
-/* Enough of a header to find its Message-ID in any message seen in
- * practice; a batch holds one per message until its commit. */
-#define DOWNLOAD_HEAD_MAX 16384
-
-static void keep_head(struct download *d, const char *data, size_t len)
-{
-	if (d->head_done)
-		return;
-	size_t room = DOWNLOAD_HEAD_MAX - d->head.len;
-	buf_add(&d->head, data, len < room ? len : room);
-	/* The header ends at the first empty line. */
-	d->head_done = d->head.len == DOWNLOAD_HEAD_MAX ||
-		       memmem(d->head.data, d->head.len, "\n\r\n", 3) ||
-		       memmem(d->head.data, d->head.len, "\n\n", 2);
-}
-
-/* One UID FETCH for a whole batch; bodies are told apart by the UID the
- * server sends before each body (servers may run pipelined FETCHes at
- * once, so one command per message could not be told apart). */
-struct batch {
-	struct folder_run *f;
-	struct maildir_batch *mb;
-	struct download *dl;
-	size_t n;
-	struct download *open; /* the message being written */
-};
-
-static int on_body(void *ctx, const struct imap_body_chunk *ch, struct error *err)
-{
-	struct batch *b = ctx;
-	if (ch->offset == 0) {
-		struct download *d = NULL;
-		for (size_t i = 0; i < b->n && !d; i++)
-			if (b->dl[i].a->uid == ch->uid && !b->dl[i].complete)
-				d = &b->dl[i];
-		if (!d || b->open)
-			return error_set(err, ERR_FOLDER, "%s: the server sent a body for "
-					 "UID %u, which was not asked for (or not "
-					 "before the body)", b->f->remote, ch->uid);
-		struct maildir_msg m = {
-			.flags = d->a->lflags,
-			.internal_date = d->a->date,
-			.unique = d->unique,
-		};
-		const char *u;
-		if (maildir_batch_start(b->mb, &m, &u, err) < 0)
-			return -ERR_FOLDER;
-		b->open = d;
-	}
-	if (!b->open)
-		return error_set(err, ERR_FOLDER, "%s: body data out of order", b->f->remote);
-	if (maildir_batch_write(b->mb, ch->data, ch->len, err) < 0)
-		return -ERR_FOLDER;
-	if (!msgid_of(b->f, b->open->a->uid))
-		keep_head(b->open, ch->data, ch->len);
-	b->f->counts.bytes_down += ch->len;
-	if (ch->offset + ch->len == ch->size) {
-		if (maildir_batch_finish(b->mb, err) < 0)
-			return -ERR_FOLDER;
-		b->open->complete = true;
-		b->open = NULL;
-	}
-	return 0;
-}
-
-/* The crash-test hook also stops at each file a download batch creates
- * in tmp/ and at each rename into place: a batch commits many files. */
-static void on_batch_step(void *ctx, enum maildir_step step)
-{
-	if (step == MAILDIR_STEP_OPENED)
-		sync_step(ctx, "download-file");
-	else if (step == MAILDIR_STEP_RENAMED)
-		sync_step(ctx, "download-rename");
-}
-
-static int download_batch(struct folder_run *f, struct maildir_batch *mb,
-			  struct download *dl, size_t n, struct error *err)
-{
-	struct engine *e = f->e;
-	char uv[16];
-	snprintf(uv, sizeof(uv), "%u", f->mb.uidvalidity);
-	int r = sync_txn_begin(f, err);
-	for (size_t i = 0; r == 0 && i < n; i++) {
-		char uid[16], size[24], date[24];
-		snprintf(uid, sizeof(uid), "%u", dl[i].a->uid);
-		snprintf(size, sizeof(size), "%llu", (unsigned long long)dl[i].a->size);
-		snprintf(date, sizeof(date), "%lld", (long long)dl[i].a->date);
-		char *params = sync_intent_params("uid", uid, "unique", dl[i].unique,
-						  "uidvalidity", uv, "size", size,
-						  "date", date, NULL);
-		r = state_intent_record(e->st, "download", f->remote, params,
-					&dl[i].intent, err);
-		free(params);
-	}
-	r = sync_txn_end(f, r, "download-intents", err);
-	if (r < 0)
-		return r;
-
-	uint32_t *uids = xcalloc(n, sizeof(*uids));
-	for (size_t i = 0; i < n; i++)
-		uids[i] = dl[i].a->uid;
-	char *set = imap_uid_set_format(uids, n);
-	free(uids);
-	struct batch b = {f, mb, dl, n, NULL};
-	struct imap_cmd_cb cb = {.sink = on_body, .sink_ctx = &b};
-	sync_step(e, "download-fetch");
-	r = imap_uid_fetch(e->imap, set, "UID BODY.PEEK[]", 0, false, &cb, err);
-	free(set);
-	if (r < 0)
-		return r;
-	sync_step(e, "download-commit");
-	r = maildir_batch_commit(mb, err);
-	if (r < 0)
-		return r;
-	e->rep->local_changed = true;
-	for (size_t i = 0; i < n; i++) {
-		if (!dl[i].complete)
-			continue;
-		/* Where the batch put it: new/ without flags, else cur/. */
-		unsigned flags = dl[i].a->lflags;
-		char *name = flags ? maildir_name_format(dl[i].unique, flags, NULL)
-				   : xstrdup(dl[i].unique);
-		char *p = sync_file_path(f->path, flags ? MAILDIR_CUR : MAILDIR_NEW, name);
-		sync_note(e, 'A', p, NULL);
-		free(p);
-		free(name);
-	}
-
-	for (size_t i = 0; i < n; i++) {
-		/* A message expunged meanwhile has no body: its intent is
-		 * confirmed with nothing learnt. */
-		if (dl[i].complete) {
-			const struct plan_action *a = dl[i].a;
-			const char *known = msgid_of(f, a->uid);
-			char *from_head = known || !dl[i].head.len ? NULL
-				: sync_msgid_from_header(dl[i].head.data, dl[i].head.len);
-			struct state_msg m = {
-				.folder_id = f->sf.id, .uid = a->uid, .local = dl[i].unique,
-				.flags = a->rflags, .local_flags = a->lflags,
-				.size = a->size, .internal_date = a->date,
-				.keywords = (char *)(uintptr_t)keywords_of(f, a->uid),
-				.message_id = (char *)(uintptr_t)(known ? known : from_head),
-				.emailid = (char *)(uintptr_t)emailid_of(f, a->uid),
-			};
-			sync_pending_insert(f, &m);
-			free(from_head);
-			f->counts.downloaded++;
-		}
-		sync_pending_confirm(f, dl[i].intent);
-	}
-	return 0;
-}
-
-static void downloads_release(struct download *dl, size_t n)
-{
-	for (size_t k = 0; k < n; k++) {
-		free(dl[k].unique);
-		buf_release(&dl[k].head);
-	}
-}
-
-static int exec_downloads(struct folder_run *f, const struct plan *p,
-			  struct error *err)
-{
-	struct download dl[DOWNLOAD_BATCH];
-	size_t n = 0;
-	uint64_t bytes = 0;
-	int r = 0;
-	struct maildir_batch *batch = NULL;
-	for (size_t i = 0; i <= p->n_actions && r == 0; i++) {
-		bool last = i == p->n_actions;
-		if (!last && p->actions[i].op != PLAN_DOWNLOAD)
-			continue;
-		if (!last) {
-			if (!batch) {
-				batch = maildir_batch_new(f->path);
-				maildir_batch_set_hook(batch, on_batch_step, f->e);
-			}
-			dl[n++] = (struct download){.a = &p->actions[i],
-						    .unique = maildir_unique_new(),
-						    .head = BUF_INIT(DOWNLOAD_HEAD_MAX)};
-			bytes += p->actions[i].size;
-		}
-		if (n == DOWNLOAD_BATCH || bytes >= DOWNLOAD_BATCH_BYTES || (last && n > 0)) {
-			r = download_batch(f, batch, dl, n, err);
-			if (r == 0)
-				sync_emit(f->e, SYNC_EV_PROGRESS, f->remote, NULL, &f->counts);
-			downloads_release(dl, n);
-			maildir_batch_free(batch);
-			batch = NULL;
-			n = 0;
-			bytes = 0;
-		}
-	}
-	downloads_release(dl, n);
-	maildir_batch_free(batch);
-	return r;
-}
+/* ---- 4. downloads: download.c ---------------------------------------- */
 
 /* ---- 5. uploads -------------------------------------------------------- */
 
@@ -736,7 +505,7 @@ int sync_execute(struct folder_run *f, const struct plan *p, struct error *err)
 	if (r == 0)
 		r = exec_remote_delete(f, p, err);
 	if (r == 0)
-		r = exec_downloads(f, p, err);
+		r = sync_exec_downloads(f, p, err);
 	if (r == 0)
 		r = exec_uploads(f, p, err);
 	if (r == 0)

@@ -177,6 +177,8 @@ int sync_rematch(struct folder_run *f, struct error *err);
 
 /* exec.c */
 int sync_execute(struct folder_run *f, const struct plan *p, struct error *err);
+/* download.c: the plan's downloads (step 4 of sync_execute). */
+int sync_exec_downloads(struct folder_run *f, const struct plan *p, struct error *err);
 /* A file of f by its unique part, from f's listing (read once per run
  * when the state stood in for a scan): 1 found (release *e_r), 0 gone,
  * negative on error. */
