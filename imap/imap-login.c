@@ -125,6 +125,30 @@ static int wait_answer(struct imap_client *c, struct simple_wait *w,
 	return r;
 }
 
+/* Queues the one-line command fmt with w's callbacks around cb's (cb
+ * may be NULL); returns its name, for messages ("UID FETCH", "SELECT"). */
+static char *queue_simple(struct imap_client *c, struct simple_wait *w,
+			  const struct imap_cmd_cb *cb, const char *fmt, va_list ap)
+	UTIL_PRINTF(4, 0);
+static char *queue_simple(struct imap_client *c, struct simple_wait *w,
+			  const struct imap_cmd_cb *cb, const char *fmt, va_list ap)
+{
+	char *line = xvasprintf(fmt, ap);
+	struct imap_cmd_cb mine = {.done = simple_done, .ctx = w};
+	if (cb) {
+		mine.untagged = cb->untagged ? simple_untagged : NULL;
+		mine.sink = cb->sink;
+		mine.sink_ctx = cb->sink_ctx;
+	}
+	struct imap_cmd *cmd = imap_cmd_begin(c, &mine);
+	imap_cmd_add(cmd, line);
+	imap_cmd_end(cmd);
+	char *sp = strchr(line, ' ');
+	if (sp && strncasecmp(line, "UID ", 4) != 0)
+		*sp = '\0';
+	return line;
+}
+
 static int vsimple(struct imap_client *c, const struct imap_cmd_cb *cb,
 		   bool pause, struct imap_code_copy *code_r, struct error *err,
 		   const char *fmt, va_list ap) UTIL_PRINTF(6, 0);
@@ -136,23 +160,10 @@ static int vsimple(struct imap_client *c, const struct imap_cmd_cb *cb,
 		memset(code_r, 0, sizeof(*code_r));
 	if (imap_client_check(c, err) < 0)
 		return -ERR_ACCOUNT;
-	char *line = xvasprintf(fmt, ap);
 	struct simple_wait w = {.c = c, .pause = pause, .user = cb};
-	struct imap_cmd_cb mine = {.done = simple_done, .ctx = &w};
-	if (cb) {
-		mine.untagged = cb->untagged ? simple_untagged : NULL;
-		mine.sink = cb->sink;
-		mine.sink_ctx = cb->sink_ctx;
-	}
-	struct imap_cmd *cmd = imap_cmd_begin(c, &mine);
-	imap_cmd_add(cmd, line);
-	imap_cmd_end(cmd);
-	/* The command's name, for messages. */
-	char *sp = strchr(line, ' ');
-	if (sp && strncasecmp(line, "UID ", 4) != 0)
-		*sp = '\0';
-	int r = wait_answer(c, &w, line, code_r, err);
-	free(line);
+	char *what = queue_simple(c, &w, cb, fmt, ap);
+	int r = wait_answer(c, &w, what, code_r, err);
+	free(what);
 	return r;
 }
 
@@ -172,8 +183,7 @@ int imap_simple(struct imap_client *c, const struct imap_cmd_cb *cb,
 struct imap_sent {
 	struct simple_wait w;
 	struct imap_cmd_cb user;
-	char *what;
-	bool queued;
+	char *what;             /* NULL: never queued */
 };
 
 struct imap_sent *imap_send(struct imap_client *c, const struct imap_cmd_cb *cb,
@@ -182,23 +192,12 @@ struct imap_sent *imap_send(struct imap_client *c, const struct imap_cmd_cb *cb,
 	struct imap_sent *s = xcalloc(1, sizeof(*s));
 	if (imap_client_check(c, NULL) < 0)
 		return s; /* imap_await() says why */
-	va_list ap;
-	va_start(ap, fmt);
-	char *line = xvasprintf(fmt, ap);
-	va_end(ap);
 	s->user = *cb;
 	s->w = (struct simple_wait){.c = c, .user = &s->user};
-	struct imap_cmd_cb mine = {.done = simple_done, .ctx = &s->w,
-				   .untagged = cb->untagged ? simple_untagged : NULL,
-				   .sink = cb->sink, .sink_ctx = cb->sink_ctx};
-	struct imap_cmd *cmd = imap_cmd_begin(c, &mine);
-	imap_cmd_add(cmd, line);
-	imap_cmd_end(cmd);
-	s->queued = true;
-	char *sp = strchr(line, ' ');
-	if (sp && strncasecmp(line, "UID ", 4) != 0)
-		*sp = '\0';
-	s->what = line;
+	va_list ap;
+	va_start(ap, fmt);
+	s->what = queue_simple(c, &s->w, &s->user, fmt, ap);
+	va_end(ap);
 	/* Out now, without waiting: a failure breaks the client, and
 	 * imap_await() reports it. */
 	imap_run_for(c, NULL, NULL, 0, NULL);
@@ -207,10 +206,9 @@ struct imap_sent *imap_send(struct imap_client *c, const struct imap_cmd_cb *cb,
 
 int imap_await(struct imap_client *c, struct imap_sent *s, struct error *err)
 {
-	int r = s->queued ? wait_answer(c, &s->w, s->what, NULL, err)
-			  : imap_client_check(c, err);
-	if (!s->queued && r == 0)
-		r = error_set(err, ERR_ACCOUNT, "the command was never sent");
+	/* Not queued: the client was broken, and a broken client stays so. */
+	int r = s->what ? wait_answer(c, &s->w, s->what, NULL, err)
+			: imap_client_check(c, err);
 	free(s->what);
 	free(s);
 	return r;

@@ -39,8 +39,10 @@ struct download {
 	char *unique;
 	int64_t intent;
 	bool complete;
+	const struct remote_extra *x; /* the view's keywords, ids; may be NULL */
 	/* The header as it arrives, when the view has no Message-ID for
 	 * the message (a first sync does not fetch them separately). */
+	bool want_head;
 	struct buf head;
 	bool head_done;
 };
@@ -55,11 +57,6 @@ struct batch {
 	struct download *open; /* the message being written */
 	struct imap_sent *fetch;
 };
-
-static const struct remote_extra *extra(const struct folder_run *f, uint32_t uid)
-{
-	return sync_remote_extra(f, uid);
-}
 
 static void keep_head(struct download *d, const char *data, size_t len)
 {
@@ -99,8 +96,7 @@ static int on_body(void *ctx, const struct imap_body_chunk *ch, struct error *er
 		return error_set(err, ERR_FOLDER, "%s: body data out of order", b->f->remote);
 	if (maildir_batch_write(b->mb, ch->data, ch->len, err) < 0)
 		return -ERR_FOLDER;
-	const struct remote_extra *x = extra(b->f, b->open->a->uid);
-	if (!x || !x->msgid)
+	if (b->open->want_head)
 		keep_head(b->open, ch->data, ch->len);
 	b->f->counts.bytes_down += ch->len;
 	if (ch->offset + ch->len == ch->size) {
@@ -151,7 +147,9 @@ static struct batch *batch_fill(struct folder_run *f, const struct plan *p, size
 			b->mb = maildir_batch_new(f->path);
 			maildir_batch_set_hook(b->mb, on_batch_step, f->e);
 		}
+		const struct remote_extra *x = sync_remote_extra(f, a->uid);
 		b->dl[b->n++] = (struct download){.a = a, .unique = maildir_unique_new(),
+						  .x = x, .want_head = !x || !x->msgid,
 						  .head = BUF_INIT(DOWNLOAD_HEAD_MAX)};
 		bytes += a->size;
 	}
@@ -227,7 +225,7 @@ static int batch_commit(struct folder_run *f, struct batch *b, struct error *err
 			free(name);
 
 			const struct plan_action *a = d->a;
-			const struct remote_extra *x = extra(f, a->uid);
+			const struct remote_extra *x = d->x;
 			const char *known = x ? x->msgid : NULL;
 			char *from_head = known || !d->head.len
 				? NULL : sync_msgid_from_header(d->head.data, d->head.len);

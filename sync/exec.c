@@ -34,7 +34,6 @@
 
 #include "imap-uidset.h"
 
-
 /* The state row of an action, or NULL for a message new on one side. */
 static struct state_msg *row(struct folder_run *f, const struct plan_action *a)
 {
